@@ -1,0 +1,52 @@
+/// @file
+/// @brief Small text helpers shared by the model's parsers (not part of the stable API).
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace vgpu::detail {
+
+/// Parses all of @p text as an unsigned integer in @p base; nullopt on any stray character,
+/// sign, empty input or overflow.
+template <class T>
+std::optional<T> parse_unsigned(std::string_view text, int base = 10) {
+  T value{};
+  if (text.empty() || text.front() == '+' || text.front() == '-') return std::nullopt;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+/// ASCII lower-case copy of @p text.
+inline std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+/// Quotes @p text for an error message, printing control bytes as \xNN so messages stay
+/// on one line whatever the input holds.
+inline std::string quoted(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "'";
+  for (unsigned char c : text.substr(0, 80)) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  if (text.size() > 80) out += "...";
+  return out + "'";
+}
+
+}  // namespace vgpu::detail

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package vgpu needs to build, test and document itself.
+# Idempotent: safe to run again; apt-get skips what is already installed.
+# Usage: scripts/bootstrap.sh   (as root, or with sudo available)
+set -euo pipefail
+
+packages=(
+  # toolchain and build
+  build-essential cmake ninja-build pkg-config git python3
+  # libraries
+  libdrm-dev libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  # tests, benchmarks, docs
+  catch2 libbenchmark-dev doxygen graphviz
+  # PCI ID database: the catalog's device ids are checked against it
+  pci.ids
+)
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null 2>&1; then
+  sudo=(sudo)
+else
+  echo "bootstrap.sh: needs root (or sudo) to run apt-get" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+echo "bootstrap.sh: all ${#packages[@]} packages present"
