@@ -64,13 +64,6 @@ inline std::string loose_key(std::string_view name) {
   return key;
 }
 
-inline std::string join_numbers(const std::vector<std::uint32_t>& values) {
-  std::string out;
-  for (auto v : values)
-    out += (out.empty() ? "" : " ") + std::to_string(v);
-  return out;
-}
-
 }  // namespace detail
 
 /// Checks one model for internal consistency. On failure the message starts with the path

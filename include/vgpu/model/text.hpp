@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace vgpu::detail {
 
@@ -47,6 +48,14 @@ inline std::string quoted(std::string_view text) {
   }
   if (text.size() > 80) out += "...";
   return out + "'";
+}
+
+/// "0 4 8": numbers separated by spaces, as placement lists are printed.
+inline std::string join_numbers(const std::vector<std::uint32_t>& values) {
+  std::string out;
+  for (auto v : values)
+    out += (out.empty() ? "" : " ") + std::to_string(v);
+  return out;
 }
 
 }  // namespace vgpu::detail

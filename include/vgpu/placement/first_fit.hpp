@@ -46,14 +46,14 @@ inline Result<PlacementDecision> first_fit(const std::vector<GpuOccupancy>& gpus
     if (constraints.gpu && g->gpu().address != *constraints.gpu) continue;
     gpu_found = true;
     if (g->gpu().model != type.model) {
-      reasons += "\n  " + g->gpu().address.to_string() + " (" + g->gpu().model->name +
+      reasons += "\n  - GPU " + g->gpu().address.to_string() + " (" + g->gpu().model->name +
                  "): " + type.type->name + " is a type of " + type.model->name;
       continue;
     }
     auto at = g->find_placement(*type.type, constraints.placement);
     if (at) return PlacementDecision{g->gpu().address, type, *at};
     if (at.error().code() == Errc::invalid_argument) code = Errc::invalid_argument;
-    reasons += "\n  " + g->gpu().address.to_string() + ": " + at.error().message();
+    reasons += "\n  - " + at.error().message();  // each reason names its GPU
   }
   if (!gpu_found)
     return fail(Errc::not_found, "no GPU " + constraints.gpu->to_string() + " on this host");

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the built tree into a scratch prefix, then builds and runs two consumers against the
+# *installed* files only: one with find_package(vgpu), one with pkg-config.
+# Usage: consumer_test.sh BUILD_DIR WORK_DIR SOURCE_DIR
+set -euo pipefail
+build=$1 work=$2 src=$3
+rm -rf "$work"
+mkdir -p "$work"
+prefix=$work/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+
+echo "== find_package(vgpu)"
+cmake -S "$src/find_package" -B "$work/find_package" -G "${CMAKE_GENERATOR:-Ninja}" \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/find_package" >/dev/null
+"$work/find_package/uses_library"
+"$work/find_package/uses_headers"
+
+echo "== pkg-config vgpu"
+pcdir=$(dirname "$(find "$prefix" -name vgpu.pc | head -n1)")
+export PKG_CONFIG_PATH=$pcdir
+echo "pkg-config --modversion vgpu: $(pkg-config --modversion vgpu)"
+libdir=$(pkg-config --variable=libdir vgpu)
+# shellcheck disable=SC2046  # word splitting of the flags is intended
+c++ "$src/pkgconfig/main.cpp" -o "$work/pkgconfig_consumer" $(pkg-config --cflags --libs vgpu) \
+  -Wl,-rpath,"$libdir"
+"$work/pkgconfig_consumer"
+echo "consumers OK"
