@@ -329,7 +329,7 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
             fmt::format("(the {} vGPU(s) created before it were destroyed again) ", created.size());
       return report(vgpu::Error(made.error().code(), what + made.error().message()));
     }
-    (void)s.find_gpu(made->gpu)->add(made->uuid, *type.type, made->placement);
+    (void)vgpu::commit(s.gpus, *decision, made->uuid);
     created.push_back(*made);
   }
   if (auto ok = save_if_asked(s, o, a.save); !ok) {

@@ -61,4 +61,17 @@ inline Result<PlacementDecision> first_fit(const std::vector<GpuOccupancy>& gpus
   return fail(code, "no GPU can host " + type.type->name + ":" + reasons);
 }
 
+/// Records vGPU @p uuid at @p decision in the matching GPU of @p gpus (after the backend
+/// created it). Fails if the GPU is not in @p gpus or the rules refuse the placement now.
+inline Result<void> commit(std::vector<GpuOccupancy>& gpus, const PlacementDecision& decision,
+                           const Uuid& uuid) {
+  for (auto& g : gpus) {
+    if (g.gpu().address != decision.gpu) continue;
+    auto placed = g.add(uuid, *decision.type.type, decision.placement);
+    if (!placed) return placed.error();
+    return {};
+  }
+  return fail(Errc::not_found, "no GPU " + decision.gpu.to_string() + " in this placement state");
+}
+
 }  // namespace vgpu
