@@ -124,6 +124,10 @@ inline Result<void> validate(const GpuModel& model) {
         return bad(at + "max_instances", std::to_string(t.max_instances) + " x " +
                                              std::to_string(mib) + " MiB exceeds the GPU's " +
                                              std::to_string(fb_mib) + " MiB");
+      if (t.max_instances * t.placement_size > slots)
+        return bad(at + "placement_size",
+                   std::to_string(t.max_instances) + " x " + std::to_string(t.placement_size) +
+                       " slots exceed the GPU's " + std::to_string(slots) + " slots");
       if (t.max_instances_mixed > t.max_instances)
         return bad(at + "max_instances_mixed", std::to_string(t.max_instances_mixed) +
                                                    " exceeds max_instances (" +
@@ -183,17 +187,18 @@ class TypeCatalog {
         if (existing_names_match(*existing, n)) clash = "GPU model name " + detail::quoted(n);
       }
       for (const auto& t : model.types) {
-        if (existing->find_type(t.name) != nullptr) clash = "vGPU type " + detail::quoted(t.name);
+        for (const auto& et : existing->types)
+          if (detail::lookup_key(et.name) == detail::lookup_key(t.name))
+            clash = "vGPU type " + detail::quoted(t.name);
         if (t.id.value != 0) {
           for (const auto& et : existing->types)
             if (et.id == t.id) clash = "vGPU type id " + std::to_string(t.id.value);
         }
       }
       if (clash && on_duplicate == OnDuplicate::refuse)
-        return fail(Errc::conflict,
-                    *clash + " is already defined by " + existing->name +
-                        (existing->source.empty() ? "" : " (" + existing->source + ")") +
-                        "; load the file with replace to override it");
+        return fail(Errc::conflict, *clash + " is already defined by " + existing->name +
+                                        "; to override it, load with OnDuplicate::replace "
+                                        "(vgpuctl: --replace-catalog)");
       if (!clash) next.push_back(existing);
     }
     next.push_back(std::make_shared<const GpuModel>(std::move(model)));

@@ -17,8 +17,9 @@
 
 namespace vgpu {
 
-/// A copy of the built-in catalog: every GPU model and vGPU type of NVIDIA's published tables
+/// The built-in catalog: every GPU model and vGPU type of NVIDIA's published tables
 /// (data/catalog/*.json, embedded at build time). Parsed once per process; thread-safe.
+/// Copy it to extend it: `vgpu::TypeCatalog mine = vgpu::builtin_catalog();`.
 VGPU_API const TypeCatalog& builtin_catalog();
 
 /// Parses catalog JSON @p text and adds its models to @p catalog. @p origin names the text in

@@ -45,7 +45,8 @@ VGPU_API Result<HostDescription> load_host_description(const std::filesystem::pa
 
 /// The built-in simulated host: one A16 board (4 GPUs), two L40S in mixed-size mode and one
 /// A100 PCIe 80GB in MIG mode, all empty. Lets anyone try vgpu with nothing to configure.
-VGPU_API HostDescription default_host(const TypeCatalog& catalog);
+/// Fails only if @p catalog lacks those models or their modes (e.g. after replacing them).
+VGPU_API Result<HostDescription> default_host(const TypeCatalog& catalog);
 
 /// The JSON form of @p host; parse_host_description() of it gives back the same host.
 VGPU_API std::string to_json(const HostDescription& host);

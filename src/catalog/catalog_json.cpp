@@ -240,8 +240,8 @@ Result<void> load_catalog_path(TypeCatalog& catalog, const std::filesystem::path
   std::error_code ec;
   std::vector<std::filesystem::path> paths;
   if (std::filesystem::is_directory(path, ec)) {
-    for (const auto& entry : std::filesystem::directory_iterator(path, ec))
-      if (entry.path().extension() == ".json") paths.push_back(entry.path());
+    for (std::filesystem::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
+      if (it->path().extension() == ".json") paths.push_back(it->path());
     if (ec) return fail(Errc::io_error, "cannot list " + path.string() + ": " + ec.message());
     if (paths.empty())
       return fail(Errc::not_found, path.string() + " holds no *.json catalog files");
@@ -304,7 +304,7 @@ std::string to_catalog_json(const GpuModel& m) {
   }
   model["types"] = std::move(types);
   json doc = {{"schema", catalog_schema}, {"gpus", json::array({model})}};
-  return doc.dump(2) + "\n";
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace vgpu

@@ -48,7 +48,9 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
     return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  const auto t = std::chrono::system_clock::from_time_t(timegm(&tm));
+  if (format_time(t) != text) return std::nullopt;  // 2026-02-31, single digits, leap seconds
+  return t;
 }
 
 struct GpuEntry {
@@ -197,6 +199,10 @@ Result<HostDescription> parse_host_description(std::string_view text, std::strin
 
 Result<HostDescription> load_host_description(const std::filesystem::path& path,
                                               const TypeCatalog& catalog, OccupancyOptions rules) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    return fail(Errc::invalid_argument,
+                path.string() + " is a directory; give a host description file (JSON)");
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return fail(Errc::not_found,
@@ -207,14 +213,12 @@ Result<HostDescription> load_host_description(const std::filesystem::path& path,
   return parse_host_description(text.str(), path.string(), catalog, rules);
 }
 
-HostDescription default_host(const TypeCatalog& catalog) {
+Result<HostDescription> default_host(const TypeCatalog& catalog) {
   static constexpr std::string_view text = R"({"gpus": [
     {"model": "A16", "count": 4},
     {"model": "L40S", "count": 2, "mode": "mixed", "numa_node": 1},
     {"model": "A100 PCIe 80GB", "mode": "mig", "address": "0000:c1:00.0", "numa_node": 1}]})";
-  auto host = parse_host_description(text, "built-in host", catalog);
-  if (!host) return HostDescription{};  // a catalog without these models: an empty host
-  return std::move(*host);
+  return parse_host_description(text, "built-in host", catalog);
 }
 
 std::string to_json(const HostDescription& host) {
@@ -238,10 +242,18 @@ std::string to_json(const HostDescription& host) {
   }
   json doc = {{"gpus", gpus}};
   if (!vgpus.empty()) doc["vgpus"] = vgpus;
-  return doc.dump(2) + "\n";
+  // Owners are free text: bytes that are not UTF-8 are written as U+FFFD, never thrown on.
+  return doc.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-Result<void> save_host_description(const HostDescription& host, const std::filesystem::path& path) {
+Result<void> save_host_description(const HostDescription& host,
+                                   const std::filesystem::path& requested) {
+  // Replace the file a symlink points to, not the link itself.
+  std::error_code ec;
+  const bool link = std::filesystem::is_symlink(std::filesystem::symlink_status(requested, ec));
+  const std::filesystem::path path = link ? std::filesystem::canonical(requested, ec) : requested;
+  if (link && ec)
+    return fail(Errc::not_found, "cannot resolve " + requested.string() + ": " + ec.message());
   const std::string text = to_json(host);
   const std::string tmp = path.string() + ".tmp." + std::to_string(::getpid());
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -268,6 +280,12 @@ Result<void> save_host_description(const HostDescription& host, const std::files
     const int err = errno;
     ::unlink(tmp.c_str());
     return fail(Errc::io_error, "cannot replace " + path.string() + ": " + std::strerror(err), err);
+  }
+  // Make the rename itself durable.
+  const std::string dir = path.has_parent_path() ? path.parent_path().string() : ".";
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
   }
   return {};
 }

@@ -98,6 +98,11 @@ TEST_CASE("vgpuctl keeps state in a host file with --save", "[cli]") {
       vgpuctl("--host " + host.string() + " destroy 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01 --save");
   CHECK(gone.code == 0);
   CHECK_THAT(vgpuctl("--host " + host.string() + " list").out, Catch::Contains("no vGPUs"));
+  // Owners are free text; bytes that are not UTF-8 must not break JSON output or saving.
+  auto odd =
+      vgpuctl("--host " + host.string() + " --json create --type L4-4Q --owner $'vm\\xff' --save");
+  CHECK(odd.code == 0);
+  CHECK_THAT(vgpuctl("--host " + host.string() + " list").out, Catch::Contains("L4-4Q"));
   fs::remove(host);
 }
 
@@ -121,10 +126,13 @@ TEST_CASE("vgpuctl names bad input on stderr with documented exit codes", "[cli]
       {"destroy 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01",
        "no vGPU 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01", 1},
       {"--host /nonexistent/host.json gpus", "cannot open host description /nonexistent/host.json",
-       1},
+       2},
+      {"--host /tmp gpus", "/tmp is a directory; give a host description file (JSON)", 2},
+      {"create --type A16-2Q --gpu 0000:99:00.0",
+       "--gpu: no GPU 0000:99:00.0 on this host (`vgpuctl gpus` lists them)", 1},
       {"types --gpu 0000:99:00.0", "--gpu: no GPU 0000:99:00.0 on this host", 1},
       {"frobnicate", "", 2},
-      {"--catalog /nonexistent.json gpus", "cannot open /nonexistent.json", 1},
+      {"--catalog /nonexistent.json gpus", "cannot open /nonexistent.json", 2},
   };
   for (const auto& c : cases) {
     INFO(c.args);
@@ -133,6 +141,7 @@ TEST_CASE("vgpuctl names bad input on stderr with documented exit codes", "[cli]
     CHECK(r.out.empty());
     CHECK_THAT(r.err, Catch::Contains(c.message));
   }
+  CHECK(vgpuctl("gpus --json").code == 0);  // global options may follow the command
   CHECK(vgpuctl("--help").code == 0);
   CHECK_THAT(vgpuctl("--version").out, Catch::StartsWith("vgpuctl "));
 }

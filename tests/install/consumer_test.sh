@@ -22,7 +22,8 @@ export PKG_CONFIG_PATH=$pcdir
 echo "pkg-config --modversion vgpu: $(pkg-config --modversion vgpu)"
 libdir=$(pkg-config --variable=libdir vgpu)
 # shellcheck disable=SC2046  # word splitting of the flags is intended
-c++ "$src/pkgconfig/main.cpp" -o "$work/pkgconfig_consumer" $(pkg-config --cflags --libs vgpu) \
-  -Wl,-rpath,"$libdir"
+# CXXFLAGS/LDFLAGS carry the build's sanitizer flags, if any (cmake reads them too).
+c++ ${CXXFLAGS:-} "$src/pkgconfig/main.cpp" -o "$work/pkgconfig_consumer" $(pkg-config --cflags --libs vgpu) \
+  ${LDFLAGS:-} -Wl,-rpath,"$libdir"
 "$work/pkgconfig_consumer"
 echo "consumers OK"

@@ -86,6 +86,9 @@ TEST_CASE("Malformed catalogs are refused with precise messages", "[catalog][err
        "gpus[0].types[1].framebuffer_mib: must be a whole number, not a string"},
       {"fractional number", catalog_with("", good_mixed + R"(, "pixel_budget": 1.5)"),
        "gpus[0].types[1].pixel_budget: must be a whole number, not a fractional number"},
+      {"equal-size placements past the end",
+       catalog_with("", good_mixed + R"(, "max_instances": 9, "placement_size": 6)"),
+       "gpus[0].types[1].placement_size: 9 x 6 slots exceed the GPU's 48 slots"},
       {"type larger than the GPU", catalog_with("", good_mixed + R"(, "framebuffer_mib": 98304)"),
        "gpus[0].types[1].framebuffer_mib: 98304 exceeds the GPU's 49152 MiB"},
       {"duplicate type name", catalog_with("", good_mixed + R"(, "name": "t1-48q")"),
@@ -144,7 +147,17 @@ TEST_CASE("A catalog that clashes with the built-in one names both sides", "[cat
   auto r = load_catalog_text(catalog, clash, "mine.json");
   REQUIRE_FALSE(r);
   CHECK(r.error().code() == Errc::conflict);
-  CHECK_THAT(r.error().message(),
-             Catch::StartsWith(
-                 "mine.json: gpus[0]: GPU model name 'A16' is already defined by NVIDIA A16"));
+  CHECK(
+      r.error().message() ==
+      "mine.json: gpus[0]: GPU model name 'A16' is already defined by NVIDIA A16; to override it, "
+      "load with OnDuplicate::replace (vgpuctl: --replace-catalog)");
+  // Type names clash regardless of case: look-ups ignore case, so both would be unreachable.
+  const std::string case_clash = R"({"schema": "vgpu-catalog/1", "gpus": [{"name": "Other",
+    "framebuffer_mib": 16384, "types": [{"name": "a16-8q", "series": "Q", "framebuffer_mib": 8192,
+    "max_heads": 4, "max_resolution": "5120x2880", "max_instances": 2}]}]})";
+  auto r2 = load_catalog_text(catalog, case_clash, "case.json");
+  REQUIRE_FALSE(r2);
+  CHECK_THAT(r2.error().message(),
+             Catch::Contains("vGPU type 'a16-8q' is already defined by NVIDIA A16"));
+  CHECK(catalog.find_type("A16-8Q"));
 }

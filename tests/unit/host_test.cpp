@@ -30,7 +30,7 @@ TEST_CASE("Host descriptions number GPUs and keep explicit addresses", "[host]")
 }
 
 TEST_CASE("The built-in host needs no file", "[host]") {
-  HostDescription host = default_host(builtin_catalog());
+  HostDescription host = default_host(builtin_catalog()).value();
   REQUIRE(host.gpus.size() == 7);
   CHECK(host.gpus.front().model->name == "NVIDIA A16");
   CHECK(host.gpus.back().mode == GpuMode::mig);
@@ -115,6 +115,10 @@ TEST_CASE("Malformed host descriptions are refused with precise messages", "[hos
        a16 + "{" + u1 +
            R"(, "type": "A16-2Q", "gpu": "0000:41:00.0", "created_at": "yesterday"}]})",
        "vgpus[0].created_at: must be a UTC time such as \"2026-11-25T17:21:00Z\""},
+      {"impossible date",
+       a16 + "{" + u1 +
+           R"(, "type": "A16-2Q", "gpu": "0000:41:00.0", "created_at": "2026-02-31T01:02:03Z"}]})",
+       "vgpus[0].created_at: must be a UTC time such as \"2026-11-25T17:21:00Z\""},
       {"type of another model", a16 + "{" + u1 + R"(, "type": "L4-2Q", "gpu": "0000:41:00.0"}]})",
        "vgpus[0]: GPU 0000:41:00.0 (NVIDIA A16) does not support L4-2Q", Errc::not_supported},
       {"truncated", R"({"gpus": [{"model": "A16"})",
@@ -136,7 +140,7 @@ TEST_CASE("Host files save atomically and load back", "[host]") {
   const fs::path dir = fs::temp_directory_path() / "vgpu-host-test";
   fs::remove_all(dir);
   fs::create_directories(dir);
-  HostDescription host = default_host(builtin_catalog());
+  HostDescription host = default_host(builtin_catalog()).value();
   VgpuInstance v{Uuid::generate(), "A16-4Q", host.gpus.front().address, 4, "vm-7", {}};
   host.vgpus.push_back(v);
   REQUIRE(save_host_description(host, dir / "host.json"));
@@ -158,5 +162,11 @@ TEST_CASE("Host files save atomically and load back", "[host]") {
     fs::permissions(dir / "ro", fs::perms::owner_all);
   }
   CHECK(load_host_description(dir / "ro" / "host.json", builtin_catalog()));
+  // Saving through a symlink replaces the file it points to and keeps the link.
+  fs::create_symlink(dir / "host.json", dir / "link.json");
+  host.vgpus.clear();
+  REQUIRE(save_host_description(host, dir / "link.json"));
+  CHECK(fs::is_symlink(dir / "link.json"));
+  CHECK(load_host_description(dir / "host.json", builtin_catalog())->vgpus.empty());
   fs::remove_all(dir);
 }

@@ -116,7 +116,10 @@ TEST_CASE("MIG mode: GPU instances at fixed {start,size}, no time-sliced vGPUs",
         "GPU 0000:41:00.0 is in MIG mode; A100D-20C is time-sliced and needs equal- or mixed-size "
         "mode");
   auto me = make_gpu("A100 PCIe 80GB", GpuMode::mig);
+  CHECK(me.free_placements(type("A100D-1-10CME")).size() == 7);
+  CHECK(me.remaining(type("A100D-1-10CME")) == 1);  // seven starts, but one +me per GPU
   REQUIRE(me.add(Uuid::generate(), type("A100D-1-10CME")));
+  CHECK(me.remaining(type("A100D-1-10CME")) == 0);
   CHECK_FALSE(me.add(Uuid::generate(), type("A100D-1-10CME")));  // one +me instance per GPU
   auto sliced_gpu = make_gpu("A100 PCIe 80GB", GpuMode::equal_size);
   CHECK(sliced_gpu.add(Uuid::generate(), type("A100D-3-40C")).error().code() ==

@@ -7,7 +7,7 @@
 using namespace vgpu;
 
 TEST_CASE("The simulated backend creates, lists and destroys vGPUs", "[sim]") {
-  auto backend = sys::make_simulated_backend(default_host(builtin_catalog()));
+  auto backend = sys::make_simulated_backend(default_host(builtin_catalog()).value());
   REQUIRE(sys::check_interface_version(*backend));
   CHECK(backend->name() == "sim");
   auto gpus = backend->gpus();

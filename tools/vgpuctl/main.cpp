@@ -46,7 +46,7 @@ int report(const vgpu::Error& error) {
 }
 
 void print_json(const json& j) {
-  std::printf("%s\n", j.dump(2).c_str());
+  std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
 }
 
 std::string mib(vgpu::Bytes b) {
@@ -84,7 +84,9 @@ vgpu::Result<Session> open_session(const Options& o) {
   }
   vgpu::HostDescription host;
   if (o.host_file.empty()) {
-    host = vgpu::default_host(s.catalog);
+    auto builtin = vgpu::default_host(s.catalog);
+    if (!builtin) return builtin.error();
+    host = std::move(*builtin);
   } else {
     auto loaded = vgpu::load_host_description(o.host_file, s.catalog);
     if (!loaded) return loaded.error();
@@ -239,7 +241,7 @@ int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool cr
   if (o.json)
     print_json(out);
   else if (table.empty())
-    std::printf("no vGPU type can be created there now\n");
+    std::printf(creatable ? "no vGPU type can be created there now\n" : "no vGPU types\n");
   else
     table.print(stdout);
   return exit_ok;
@@ -292,6 +294,10 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
   if (!a.gpu.empty()) {
     auto addr = vgpu::PciAddress::parse(a.gpu);
     if (!addr) return report(addr.error().with_context("--gpu"));
+    if (!s.find_gpu(*addr))
+      return report(vgpu::fail(
+          vgpu::Errc::not_found,
+          "--gpu: no GPU " + addr->to_string() + " on this host (`vgpuctl gpus` lists them)"));
     constraints.gpu = *addr;
   }
   if (a.placement) constraints.placement = *a.placement;
@@ -401,6 +407,7 @@ int main(int argc, char** argv) {
       "1x A100 80GB MIG)."};
   app.set_version_flag("--version", std::string("vgpuctl ") + VGPU_VERSION_STRING);
   app.require_subcommand(1);
+  app.fallthrough();  // global options may also follow the command: `vgpuctl gpus --json`
   Options o;
   app.add_option("--host", o.host_file, "Host description JSON (default: built-in simulated host)");
   app.add_option("--catalog", o.catalogs, "Extra catalog file or directory (repeatable)");
@@ -442,7 +449,13 @@ int main(int argc, char** argv) {
   }
   try {
     auto session = open_session(o);
-    if (!session) return report(session.error());
+    if (!session) {
+      // A --host or --catalog file that is missing, malformed or inconsistent is bad input.
+      const auto code = session.error().code();
+      const bool ours = code == vgpu::Errc::io_error || code == vgpu::Errc::internal;
+      report(session.error());
+      return ours ? exit_internal : exit_bad_input;
+    }
     Session& s = *session;
     if (*gpus_cmd) {
       print_gpus(s, o.json);

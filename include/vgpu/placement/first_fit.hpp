@@ -1,7 +1,7 @@
 /// @file
-/// @brief vgpu::FirstFitPlacer: the simplest placement rule over a host's GPUs. The policy
-/// engine (breadth-first, depth-first, fragmentation-aware, ...) builds on the same
-/// GpuOccupancy rules.
+/// @brief vgpu::first_fit(): the simplest placement rule over a host's GPUs, and
+/// vgpu::commit() to record a decision. Policies (breadth-first, depth-first,
+/// fragmentation-aware, ...) build on the same GpuOccupancy rules.
 #pragma once
 
 #include <algorithm>

@@ -140,10 +140,16 @@ class GpuOccupancy {
     return out;
   }
 
-  /// How many more vGPUs of @p type fit now (0 when the type cannot be created). Placements of
-  /// one type never overlap each other, so this is the number of free placements.
+  /// How many more vGPUs of @p type fit now (0 when the type cannot be created): the free
+  /// placements, capped by what the per-GPU maximum still allows. Placements of one type never
+  /// overlap each other (the catalog validates that), so each free one can be used.
   [[nodiscard]] std::uint32_t remaining(const VgpuType& type) const {
-    return static_cast<std::uint32_t>(free_placements(type).size());
+    auto own = own_type(type);
+    if (!own) return 0;
+    const auto free = static_cast<std::uint32_t>(free_placements(**own).size());
+    const std::uint32_t limit = max_instances(**own);
+    const std::uint32_t used = count_against_limit(**own);
+    return std::min(free, limit > used ? limit - used : 0);
   }
 
  private:
@@ -187,20 +193,28 @@ class GpuOccupancy {
         return fail(Errc::no_capacity, "GPU " + addr() + " holds " + resident.name +
                                            " vGPUs (equal-size mode); " + t.name + " cannot join");
     }
-    const std::uint32_t limit =
-        gpu_.mode == GpuMode::mixed_size ? t.max_instances_mixed : t.max_instances;
-    std::uint32_t count = 0;
-    for (const auto& o : occupants_) {
-      // In equal-size mode every same-size vGPU counts against the per-GPU maximum.
-      const bool counts = gpu_.mode == GpuMode::equal_size ? o.type->framebuffer == t.framebuffer
-                                                           : o.type->name == t.name;
-      count += counts ? 1 : 0;
-    }
-    if (count >= limit)
+    const std::uint32_t limit = max_instances(t);
+    if (count_against_limit(t) >= limit)
       return fail(Errc::no_capacity, "GPU " + addr() + " already holds the maximum of " +
                                          std::to_string(limit) + " " + t.name + " vGPUs (" +
                                          mode_name() + " mode)");
     return {};
+  }
+
+  [[nodiscard]] std::uint32_t max_instances(const VgpuType& t) const {
+    return gpu_.mode == GpuMode::mixed_size ? t.max_instances_mixed : t.max_instances;
+  }
+
+  // Resident vGPUs that count against @p t's per-GPU maximum: in equal-size mode every
+  // same-size vGPU (A/B/Q of one size share the budget), otherwise those of the same type.
+  [[nodiscard]] std::uint32_t count_against_limit(const VgpuType& t) const {
+    std::uint32_t count = 0;
+    for (const auto& o : occupants_) {
+      const bool counts = gpu_.mode == GpuMode::equal_size ? o.type->framebuffer == t.framebuffer
+                                                           : o.type->name == t.name;
+      count += counts ? 1 : 0;
+    }
+    return count;
   }
 
   // Equal-size mode packs instances at multiples of the placement size; mixed-size and MIG use

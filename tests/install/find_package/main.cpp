@@ -10,7 +10,9 @@ int main() {
   const vgpu::TypeCatalog& catalog = vgpu::builtin_catalog();
   auto type = catalog.find_type("NVIDIA A16-2Q");
   if (!type) return std::fprintf(stderr, "%s\n", type.error().message().c_str()), 1;
-  auto backend = vgpu::sys::make_simulated_backend(vgpu::default_host(catalog));
+  auto host = vgpu::default_host(catalog);
+  if (!host) return std::fprintf(stderr, "%s\n", host.error().message().c_str()), 1;
+  auto backend = vgpu::sys::make_simulated_backend(*host);
   std::vector<vgpu::GpuOccupancy> gpus;
   for (const auto& g : *backend->gpus())
     gpus.emplace_back(g);
