@@ -104,8 +104,9 @@ class [[nodiscard]] Result {
   T& value() & { return check_value(), std::get<0>(state_); }
   /// The value; aborts if the result holds an error.
   const T& value() const& { return check_value(), std::get<0>(state_); }
-  /// The value, moved out; aborts if the result holds an error.
-  T&& value() && { return check_value(), std::move(std::get<0>(state_)); }
+  /// The value, moved out of a temporary result; aborts if the result holds an error.
+  /// Returned by value so `for (auto& x : *make_list())` cannot dangle.
+  T value() && { return check_value(), std::move(std::get<0>(state_)); }
   /// The error; aborts if the result holds a value.
   [[nodiscard]] const Error& error() const {
     if (state_.index() != 1) std::abort();
@@ -116,6 +117,8 @@ class [[nodiscard]] Result {
   T& operator*() & { return value(); }
   /// Dereferences the value.
   const T& operator*() const& { return value(); }
+  /// Moves the value out of a temporary result (by value, so it cannot dangle).
+  T operator*() && { return std::move(*this).value(); }
   /// Member access on the value.
   T* operator->() { return &value(); }
   /// Member access on the value.

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "vgpu/model/gpu.hpp"
 #include "vgpu/model/pci_address.hpp"
@@ -106,4 +108,10 @@ TEST_CASE("Result carries a value or an error", "[model]") {
   CHECK(to_string(Errc::version_mismatch) == "version_mismatch");
   Result<void> done;
   CHECK(done);
+  // Dereferencing a temporary moves the value out, so range-for over it cannot dangle.
+  auto make = [] { return Result<std::vector<std::string>>(std::vector<std::string>{"a", "b"}); };
+  std::string joined;
+  for (const auto& s : *make())
+    joined += s;
+  CHECK(joined == "ab");
 }
