@@ -18,11 +18,6 @@ using json_reader::ObjectReader;
 
 constexpr std::string_view catalog_schema = "vgpu-catalog/1";
 
-#define VGPU_TRY(var, expr)                       \
-  auto var##_result = (expr);                     \
-  if (!var##_result) return var##_result.error(); \
-  auto var = std::move(*var##_result)
-
 Result<std::vector<std::uint32_t>> read_uint_list(const ObjectReader& r, std::string_view key,
                                                   std::uint64_t max) {
   VGPU_TRY(list, r.array(key, false));

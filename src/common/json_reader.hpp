@@ -14,6 +14,13 @@
 #include "vgpu/error.hpp"
 #include "vgpu/model/text.hpp"
 
+// Evaluates a Result-returning expression; on error returns the error from the enclosing
+// function, else binds the value to `var`.
+#define VGPU_TRY(var, expr)                       \
+  auto var##_result = (expr);                     \
+  if (!var##_result) return var##_result.error(); \
+  auto var = std::move(*var##_result)
+
 namespace vgpu::json_reader {
 
 using json = nlohmann::json;

@@ -20,11 +20,6 @@ using json_reader::error_at;
 using json_reader::json;
 using json_reader::ObjectReader;
 
-#define VGPU_TRY(var, expr)                       \
-  auto var##_result = (expr);                     \
-  if (!var##_result) return var##_result.error(); \
-  auto var = std::move(*var##_result)
-
 constexpr std::uint32_t max_gpus_per_entry = 256;
 constexpr std::uint8_t first_auto_bus = 0x41;
 

@@ -36,6 +36,19 @@ inline std::string_view to_string(GpuMode m) {
   return "equal";
 }
 
+/// "equal-size", "mixed-size" or "MIG", as messages and NVIDIA's documentation spell modes.
+inline std::string_view describe(GpuMode m) {
+  switch (m) {
+    case GpuMode::equal_size:
+      return "equal-size";
+    case GpuMode::mixed_size:
+      return "mixed-size";
+    case GpuMode::mig:
+      return "MIG";
+  }
+  return "equal-size";
+}
+
 /// Parses "equal", "mixed" or "mig" (also "equal-size", "mixed-size").
 inline Result<GpuMode> parse_gpu_mode(std::string_view text) {
   if (text == "equal" || text == "equal-size") return GpuMode::equal_size;

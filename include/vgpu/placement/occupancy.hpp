@@ -154,17 +154,7 @@ class GpuOccupancy {
 
  private:
   [[nodiscard]] std::string addr() const { return gpu_.address.to_string(); }
-  [[nodiscard]] std::string mode_name() const {
-    switch (gpu_.mode) {
-      case GpuMode::equal_size:
-        return "equal-size";
-      case GpuMode::mixed_size:
-        return "mixed-size";
-      case GpuMode::mig:
-        return "MIG";
-    }
-    return "equal-size";
-  }
+  [[nodiscard]] std::string mode_name() const { return std::string(describe(gpu_.mode)); }
 
   // The model's own copy of @p type (callers may pass a copy or a type of another model).
   [[nodiscard]] Result<const VgpuType*> own_type(const VgpuType& type) const {
