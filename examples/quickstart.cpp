@@ -9,7 +9,7 @@ int main() {
   const vgpu::TypeCatalog& catalog = vgpu::builtin_catalog();  // NVIDIA's published type tables
   vgpu::HostDescription host =
       vgpu::default_host(catalog).value();  // 4x A16, 2x L40S, 1x A100 (MIG)
-  auto backend = vgpu::sys::make_simulated_backend(host);
+  auto backend = vgpu::sys::make_simulated_backend(host).value();
   std::vector<vgpu::GpuOccupancy> gpus(host.gpus.begin(), host.gpus.end());
   for (const char* name : {"A16-4Q", "L40S-12Q", "A100D-3-40C"}) {
     auto type = catalog.find_type(name);        // vgpu::Result<vgpu::TypeRef>

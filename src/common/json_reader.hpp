@@ -40,7 +40,7 @@ inline Result<json> parse(std::string_view text, std::string_view origin) {
   } catch (const json::exception& e) {
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what.erase(0, p + 2);
-    return error_at(origin, "", "not valid JSON: " + what);
+    return error_at(origin, "", "not valid JSON: " + detail::escape_bytes(what));
   }
 }
 

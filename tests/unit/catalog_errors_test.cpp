@@ -115,6 +115,9 @@ TEST_CASE("Malformed catalogs are refused with precise messages", "[catalog][err
       {"not JSON", "{\"schema\": \"vgpu-catalog/1\", \"gpus\": [",
        "not valid JSON: parse error at line 1, column 39: syntax error while parsing value - "
        "unexpected end of input; expected '[', '{', or a literal"},
+      {"raw bytes in a parse error are escaped", "{\"schema\": \"vgpu\xff\x01",
+       "not valid JSON: parse error at line 1, column 17: syntax error while parsing value - "
+       "invalid string: ill-formed UTF-8 byte; last read: '\"vgpu\\xff'"},
       {"top level not an object", "[1, 2]", "must be an object, not an array"},
       {"no schema", R"({"gpus": []})", "schema: is required"},
       {"future schema", catalog_with("", good_mixed, "vgpu-catalog/2"),

@@ -92,7 +92,9 @@ vgpu::Result<Session> open_session(const Options& o) {
     if (!loaded) return loaded.error();
     host = std::move(*loaded);
   }
-  s.backend = vgpu::sys::make_simulated_backend(std::move(host));
+  auto backend = vgpu::sys::make_simulated_backend(std::move(host));
+  if (!backend) return backend.error();
+  s.backend = std::move(*backend);
   if (auto ok = vgpu::sys::check_interface_version(*s.backend); !ok) return ok.error();
   auto gpus = s.backend->gpus();
   if (!gpus) return gpus.error();
@@ -212,7 +214,8 @@ int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool cr
         if (free.empty()) continue;
         json j = type_json(t);
         j["gpu"] = g->gpu().address.to_string();
-        j["remaining"] = free.size();
+        const std::uint32_t remaining = g->remaining(t);  // capped by the per-GPU maximum
+        j["remaining"] = remaining;
         j["free_placements"] = free;
         out.push_back(std::move(j));
         std::string places;
@@ -221,7 +224,7 @@ int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool cr
         table.add({g->gpu().address.to_string(), t.name, mib(t.framebuffer),
                    std::to_string(t.max_heads),
                    t.max_resolution.pixels() ? t.max_resolution.to_string() : "-",
-                   std::to_string(free.size()), places});
+                   std::to_string(remaining), places});
       }
     }
   } else if (all) {

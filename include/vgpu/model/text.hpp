@@ -32,6 +32,23 @@ inline std::string to_lower(std::string_view text) {
   return out;
 }
 
+/// Copy of @p text with control bytes and bytes >= 0x80 written as \xNN, so a message built
+/// from untrusted input stays one line of printable ASCII.
+inline std::string escape_bytes(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c >= 0x7f) {
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 /// Quotes @p text for an error message, printing control bytes as \xNN so messages stay
 /// on one line whatever the input holds.
 inline std::string quoted(std::string_view text) {

@@ -69,7 +69,9 @@ inline Result<void> check_interface_version(const Backend& backend) {
 
 /// A simulated host: GPUs and vGPUs live in memory, and every create obeys the same hardware
 /// rules (GpuOccupancy) as real GPUs would. The default backend, and the one tests use.
-VGPU_API std::unique_ptr<Backend> make_simulated_backend(HostDescription host,
-                                                         OccupancyOptions rules = {});
+/// Fails if @p host lists a vGPU on a GPU it does not have, twice, or against those rules
+/// (parse_host_description() output always passes).
+VGPU_API Result<std::unique_ptr<Backend>> make_simulated_backend(HostDescription host,
+                                                                 OccupancyOptions rules = {});
 
 }  // namespace vgpu::sys

@@ -9,15 +9,17 @@ namespace {
 
 class SimulatedBackend final : public Backend {
  public:
-  SimulatedBackend(HostDescription host, OccupancyOptions rules) : gpus_(host.gpus) {
+  SimulatedBackend(std::vector<PhysicalGpu> gpus, OccupancyOptions rules) : gpus_(std::move(gpus)) {
     for (const auto& g : gpus_)
       occupancy_.emplace(g.address, GpuOccupancy(g, rules));
-    for (auto& v : host.vgpus) {
-      // parse_host_description() already checked these against the same rules.
-      auto& occ = occupancy_.at(v.gpu);
-      const VgpuType* type = occ.gpu().model->find_type(v.type_name);
-      if (type && occ.add(v.uuid, *type, v.placement)) instances_.push_back(std::move(v));
-    }
+  }
+
+  // Adds an existing vGPU under the same rules as create().
+  Result<void> adopt(VgpuInstance v) {
+    auto made = create({v.uuid, v.gpu, v.type_name, v.placement, v.owner});
+    if (!made) return made.error();
+    instances_.back().created_at = v.created_at;
+    return {};
   }
 
   std::string_view name() const override { return "sim"; }
@@ -66,8 +68,14 @@ class SimulatedBackend final : public Backend {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_simulated_backend(HostDescription host, OccupancyOptions rules) {
-  return std::make_unique<SimulatedBackend>(std::move(host), rules);
+Result<std::unique_ptr<Backend>> make_simulated_backend(HostDescription host,
+                                                        OccupancyOptions rules) {
+  auto backend = std::make_unique<SimulatedBackend>(std::move(host.gpus), rules);
+  for (std::size_t i = 0; i < host.vgpus.size(); ++i) {
+    if (auto ok = backend->adopt(std::move(host.vgpus[i])); !ok)
+      return ok.error().with_context("simulated host: vgpus[" + std::to_string(i) + "]");
+  }
+  return std::unique_ptr<Backend>(std::move(backend));
 }
 
 }  // namespace vgpu::sys

@@ -12,7 +12,7 @@ int main() {
   if (!type) return std::fprintf(stderr, "%s\n", type.error().message().c_str()), 1;
   auto host = vgpu::default_host(catalog);
   if (!host) return std::fprintf(stderr, "%s\n", host.error().message().c_str()), 1;
-  auto backend = vgpu::sys::make_simulated_backend(*host);
+  auto backend = *vgpu::sys::make_simulated_backend(*host);
   std::vector<vgpu::GpuOccupancy> gpus;
   for (const auto& g : *backend->gpus())
     gpus.emplace_back(g);
