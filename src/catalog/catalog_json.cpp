@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/json_reader.hpp"
+#include "common/read_file.hpp"
 #include "vgpu/catalog_io.hpp"
 
 namespace vgpu {
@@ -212,17 +213,6 @@ Result<void> add_all(TypeCatalog& catalog, std::vector<std::pair<std::string, st
   return {};
 }
 
-Result<std::string> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(Errc::not_found, "cannot open " + path.string() + ": " + std::strerror(errno),
-                errno);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return fail(Errc::io_error, "cannot read " + path.string(), errno);
-  return buffer.str();
-}
-
 }  // namespace
 
 Result<void> load_catalog_text(TypeCatalog& catalog, std::string_view text, std::string_view origin,
@@ -246,7 +236,7 @@ Result<void> load_catalog_path(TypeCatalog& catalog, const std::filesystem::path
   }
   std::vector<std::pair<std::string, std::string>> files;
   for (const auto& p : paths) {
-    VGPU_TRY(text, read_file(p));
+    VGPU_TRY(text, files::read_text(p, ""));
     files.emplace_back(p.string(), std::move(text));
   }
   return add_all(catalog, std::move(files), on_duplicate);

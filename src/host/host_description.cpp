@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "common/json_reader.hpp"
+#include "common/read_file.hpp"
 #include "vgpu/host.hpp"
 
 namespace vgpu {
@@ -194,18 +195,9 @@ Result<HostDescription> parse_host_description(std::string_view text, std::strin
 
 Result<HostDescription> load_host_description(const std::filesystem::path& path,
                                               const TypeCatalog& catalog, OccupancyOptions rules) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec))
-    return fail(Errc::invalid_argument,
-                path.string() + " is a directory; give a host description file (JSON)");
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(Errc::not_found,
-                "cannot open host description " + path.string() + ": " + std::strerror(errno),
-                errno);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_host_description(text.str(), path.string(), catalog, rules);
+  auto text = files::read_text(path, "host description");
+  if (!text) return text.error();
+  return parse_host_description(*text, path.string(), catalog, rules);
 }
 
 Result<HostDescription> default_host(const TypeCatalog& catalog) {

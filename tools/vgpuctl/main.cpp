@@ -49,6 +49,10 @@ void print_json(const json& j) {
   std::printf("%s\n", j.dump(2, ' ', false, json::error_handler_t::replace).c_str());
 }
 
+std::string resolution_text(const vgpu::VgpuType& t) {
+  return t.max_resolution.pixels() ? t.max_resolution.to_string() : "-";
+}
+
 std::string mib(vgpu::Bytes b) {
   return std::to_string(b.in_mib()) + " MiB";
 }
@@ -201,9 +205,7 @@ int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool cr
     j["model"] = m.name;
     out.push_back(std::move(j));
     table.add({m.name, t.name, vgpu::to_string(t.series), mib(t.framebuffer),
-               std::to_string(t.max_heads),
-               t.max_resolution.pixels() ? t.max_resolution.to_string() : "-",
-               std::to_string(t.max_instances),
+               std::to_string(t.max_heads), resolution_text(t), std::to_string(t.max_instances),
                t.max_instances_mixed ? std::to_string(t.max_instances_mixed) : "-",
                t.mig ? t.mig->name : "-"});
   };
@@ -222,9 +224,8 @@ int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool cr
         for (auto p : free)
           places += (places.empty() ? "" : " ") + std::to_string(p);
         table.add({g->gpu().address.to_string(), t.name, mib(t.framebuffer),
-                   std::to_string(t.max_heads),
-                   t.max_resolution.pixels() ? t.max_resolution.to_string() : "-",
-                   std::to_string(remaining), places});
+                   std::to_string(t.max_heads), resolution_text(t), std::to_string(remaining),
+                   places});
       }
     }
   } else if (all) {
