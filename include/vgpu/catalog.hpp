@@ -75,6 +75,9 @@ inline Result<void> validate(const GpuModel& model) {
   };
   if (model.name.empty()) return bad("name", "must not be empty");
   if (model.framebuffer.count() == 0) return bad("framebuffer_mib", "must be greater than 0");
+  if (model.slots() > 128)
+    return bad("framebuffer_mib", "is " + std::to_string(model.framebuffer.in_mib()) +
+                                      " MiB; vgpu supports at most 128 GiB slots per GPU");
   if (model.gpus_per_board == 0) return bad("gpus_per_board", "must be at least 1");
   if (model.types.empty()) return bad("types", "a GPU model needs at least one vGPU type");
   const std::uint32_t slots = model.slots();

@@ -7,6 +7,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -33,12 +35,66 @@ struct Occupant {
   std::uint32_t placement = 0;     ///< Start slot (GiB slot or MIG memory slice).
 };
 
+/// A set of 1-GiB slots (or MIG memory slices) of one GPU: 128 bits, enough for every model
+/// in the catalog (the largest, H100 NVL, has 94 slots).
+class SlotMask {
+ public:
+  /// Number of slots a mask can hold.
+  static constexpr std::uint32_t capacity = 128;
+
+  /// The slots [start, start + length), clipped to the capacity.
+  static SlotMask range(std::uint32_t start, std::uint32_t length) noexcept {
+    SlotMask m;
+    for (std::uint32_t w = 0; w < 2; ++w) {
+      const std::uint32_t lo = std::max(start, w * 64);
+      const std::uint32_t hi = std::min(start + length, w * 64 + 64);
+      if (lo >= hi) continue;
+      const std::uint32_t n = hi - lo;
+      const std::uint64_t bits = n == 64 ? ~std::uint64_t{0} : ((std::uint64_t{1} << n) - 1);
+      m.words_[w] |= bits << (lo - w * 64);
+    }
+    return m;
+  }
+  /// True when the two masks share a slot.
+  [[nodiscard]] bool intersects(const SlotMask& o) const noexcept {
+    return ((words_[0] & o.words_[0]) | (words_[1] & o.words_[1])) != 0;
+  }
+  /// Adds the slots of @p o.
+  SlotMask& operator|=(const SlotMask& o) noexcept {
+    words_[0] |= o.words_[0];
+    words_[1] |= o.words_[1];
+    return *this;
+  }
+  /// Removes the slots of @p o.
+  SlotMask& remove(const SlotMask& o) noexcept {
+    words_[0] &= ~o.words_[0];
+    words_[1] &= ~o.words_[1];
+    return *this;
+  }
+  /// Number of slots in the mask.
+  [[nodiscard]] std::uint32_t count() const noexcept {
+    return static_cast<std::uint32_t>(std::popcount(words_[0]) + std::popcount(words_[1]));
+  }
+  /// The bits, slot 0 being bit 0 of word 0.
+  [[nodiscard]] const std::array<std::uint64_t, 2>& words() const noexcept { return words_; }
+  /// Same slots.
+  friend bool operator==(const SlotMask&, const SlotMask&) = default;
+
+ private:
+  std::array<std::uint64_t, 2> words_{};
+};
+
 /// The occupancy of one physical GPU.
 class GpuOccupancy {
  public:
   /// An empty GPU. @p gpu.model must not be null.
   explicit GpuOccupancy(PhysicalGpu gpu, OccupancyOptions options = {})
       : gpu_(std::move(gpu)), options_(options) {}
+
+  /// The rules this GPU enforces.
+  [[nodiscard]] const OccupancyOptions& options() const noexcept { return options_; }
+  /// The slots (GiB slots, or MIG memory slices) that resident vGPUs occupy.
+  [[nodiscard]] const SlotMask& used_slots() const noexcept { return used_; }
 
   /// The GPU.
   [[nodiscard]] const PhysicalGpu& gpu() const noexcept { return gpu_; }
@@ -79,13 +135,17 @@ class GpuOccupancy {
     if (!own) return own.error();
     const VgpuType& t = **own;
     if (auto ok = mode_allows(t); !ok) return ok.error();
-    const auto starts = allowed_starts(t);
     if (requested) {
-      if (std::find(starts.begin(), starts.end(), *requested) == starts.end())
+      bool allowed = false;
+      for_each_start(t, [&](std::uint32_t s) {
+        allowed = allowed || s == *requested;
+        return !allowed;
+      });
+      if (!allowed)
         return fail(Errc::invalid_argument, "placement " + std::to_string(*requested) +
                                                 " is not allowed for " + t.name + " in " +
                                                 mode_name() + " mode on GPU " + addr() +
-                                                "; allowed: " + detail::join_numbers(starts));
+                                                "; allowed: " + detail::join_numbers(starts_of(t)));
       if (const Occupant* o = overlapping(t, *requested))
         return fail(Errc::no_capacity, "placement " + std::to_string(*requested) + " for " +
                                            t.name + " on GPU " + addr() + " overlaps vGPU " +
@@ -93,12 +153,30 @@ class GpuOccupancy {
                                            std::to_string(o->placement) + ")");
       return *requested;
     }
-    for (auto start : starts)
-      if (!overlapping(t, start)) return start;
+    if (auto found = first_free(t)) return *found;
     return fail(Errc::no_capacity, "GPU " + addr() + " has no free placement for " + t.name + " (" +
                                        mode_name() + " mode; allowed starts " +
-                                       detail::join_numbers(starts) +
+                                       detail::join_numbers(starts_of(t)) +
                                        " all overlap resident vGPUs)");
+  }
+
+  /// True when a vGPU of @p type could be created now at some placement: find_placement()
+  /// without building a message, for schedulers.
+  [[nodiscard]] bool can_create(const VgpuType& type) const noexcept {
+    const VgpuType* t = own_type_fast(type);
+    return t && allows_fast(*t) && first_free(*t).has_value();
+  }
+
+  /// True when a vGPU of @p type could be created now at exactly @p start.
+  [[nodiscard]] bool can_create_at(const VgpuType& type, std::uint32_t start) const noexcept {
+    const VgpuType* t = own_type_fast(type);
+    if (!t || !allows_fast(*t) || !is_free(*t, start)) return false;
+    bool allowed = false;
+    for_each_start(*t, [&](std::uint32_t s) {
+      allowed = s == start;
+      return !allowed;
+    });
+    return allowed;
   }
 
   /// Adds vGPU @p uuid of @p type at @p requested (or the first free placement).
@@ -109,7 +187,9 @@ class GpuOccupancy {
       return fail(Errc::conflict, "vGPU " + uuid.to_string() + " already exists on GPU " + addr());
     auto placement = find_placement(type, requested);
     if (!placement) return placement.error();
-    occupants_.push_back(Occupant{uuid, *own_type(type), *placement});
+    const VgpuType* t = *own_type(type);
+    occupants_.push_back(Occupant{uuid, t, *placement});
+    used_ |= SlotMask::range(*placement, t->placement_size);
     return *placement;
   }
 
@@ -119,6 +199,7 @@ class GpuOccupancy {
                            [&](const Occupant& o) { return o.uuid == uuid; });
     if (it == occupants_.end())
       return fail(Errc::not_found, "no vGPU " + uuid.to_string() + " on GPU " + addr());
+    used_.remove(SlotMask::range(it->placement, it->type->placement_size));
     occupants_.erase(it);
     return {};
   }
@@ -133,23 +214,57 @@ class GpuOccupancy {
   /// placements); empty when the type cannot be created on this GPU now.
   [[nodiscard]] std::vector<std::uint32_t> free_placements(const VgpuType& type) const {
     std::vector<std::uint32_t> out;
-    auto own = own_type(type);
-    if (!own || !mode_allows(**own)) return out;
-    for (auto start : allowed_starts(**own))
-      if (!overlapping(**own, start)) out.push_back(start);
+    const VgpuType* t = own_type_fast(type);
+    if (!t || !allows_fast(*t)) return out;
+    for_each_start(*t, [&](std::uint32_t s) {
+      if (is_free(*t, s)) out.push_back(s);
+      return true;
+    });
     return out;
   }
 
   /// How many more vGPUs of @p type fit now (0 when the type cannot be created): the free
   /// placements, capped by what the per-GPU maximum still allows. Placements of one type never
   /// overlap each other (the catalog validates that), so each free one can be used.
-  [[nodiscard]] std::uint32_t remaining(const VgpuType& type) const {
-    auto own = own_type(type);
-    if (!own) return 0;
-    const auto free = static_cast<std::uint32_t>(free_placements(**own).size());
-    const std::uint32_t limit = max_instances(**own);
-    const std::uint32_t used = count_against_limit(**own);
+  [[nodiscard]] std::uint32_t remaining(const VgpuType& type) const noexcept {
+    const VgpuType* t = own_type_fast(type);
+    if (!t || !allows_fast(*t)) return 0;
+    std::uint32_t free = 0;
+    for_each_start(*t, [&](std::uint32_t s) {
+      free += is_free(*t, s) ? 1 : 0;
+      return true;
+    });
+    const std::uint32_t limit = max_instances(*t);
+    const std::uint32_t used = count_against_limit(*t);
     return std::min(free, limit > used ? limit - used : 0);
+  }
+
+  /// The model's own copy of @p type (the same object when @p type belongs to this GPU's
+  /// model), or null when the model has no type of that name.
+  [[nodiscard]] const VgpuType* own_type_fast(const VgpuType& type) const noexcept {
+    const auto& types = gpu_.model->types;
+    if (!types.empty() && &type >= types.data() && &type < types.data() + types.size())
+      return &type;
+    return gpu_.model->find_type(type.name);
+  }
+
+  /// Calls @p fn(start) for each start the rules allow @p t (free or not), in increasing
+  /// order, while @p fn returns true. Equal-size mode packs instances at multiples of the
+  /// placement size; mixed-size and MIG use the type's published placement IDs.
+  template <typename Fn>
+  void for_each_start(const VgpuType& t, Fn&& fn) const {
+    if (gpu_.mode != GpuMode::equal_size) {
+      for (auto s : t.placement_ids)
+        if (!fn(s)) return;
+      return;
+    }
+    for (std::uint32_t k = 0; k < t.max_instances; ++k)
+      if (!fn(k * t.placement_size)) return;
+  }
+
+  /// True when the slots a vGPU of @p t at @p start would occupy are all free.
+  [[nodiscard]] bool is_free(const VgpuType& t, std::uint32_t start) const noexcept {
+    return !used_.intersects(SlotMask::range(start, t.placement_size));
   }
 
  private:
@@ -158,9 +273,26 @@ class GpuOccupancy {
 
   // The model's own copy of @p type (callers may pass a copy or a type of another model).
   [[nodiscard]] Result<const VgpuType*> own_type(const VgpuType& type) const {
-    if (const VgpuType* t = gpu_.model->find_type(type.name)) return t;
+    if (const VgpuType* t = own_type_fast(type)) return t;
     return fail(Errc::not_supported,
                 "GPU " + addr() + " (" + gpu_.model->name + ") does not support " + type.name);
+  }
+
+  // mode_allows() without building a message.
+  [[nodiscard]] bool allows_fast(const VgpuType& t) const noexcept {
+    if ((gpu_.mode == GpuMode::mig) != t.is_mig_backed()) return false;
+    if (gpu_.mode == GpuMode::mixed_size && t.max_instances_mixed == 0) return false;
+    if (gpu_.mode == GpuMode::equal_size && !occupants_.empty() &&
+        !may_join_equal_size(*occupants_.front().type, t))
+      return false;
+    return count_against_limit(t) < max_instances(t);
+  }
+
+  // Equal-size mode: may @p t join a GPU whose vGPUs are of type @p resident?
+  [[nodiscard]] bool may_join_equal_size(const VgpuType& resident, const VgpuType& t) const {
+    if (&resident == &t || resident.name == t.name) return true;
+    return resident.framebuffer == t.framebuffer && !options_.one_type_per_gpu &&
+           resident.series != Series::C && t.series != Series::C;
   }
 
   // Mode, equal-size and per-type-maximum rules: everything except slot overlap.
@@ -176,10 +308,7 @@ class GpuOccupancy {
                   t.name + " cannot be used in mixed-size mode (GPU " + addr() + ")");
     if (gpu_.mode == GpuMode::equal_size && !occupants_.empty()) {
       const VgpuType& resident = *occupants_.front().type;
-      const bool same_type = resident.name == t.name;
-      const bool may_share = resident.framebuffer == t.framebuffer && !options_.one_type_per_gpu &&
-                             resident.series != Series::C && t.series != Series::C;
-      if (!same_type && !may_share)
+      if (!may_join_equal_size(resident, t))
         return fail(Errc::no_capacity, "GPU " + addr() + " holds " + resident.name +
                                            " vGPUs (equal-size mode); " + t.name + " cannot join");
     }
@@ -207,13 +336,21 @@ class GpuOccupancy {
     return count;
   }
 
-  // Equal-size mode packs instances at multiples of the placement size; mixed-size and MIG use
-  // the type's published placement IDs.
-  [[nodiscard]] std::vector<std::uint32_t> allowed_starts(const VgpuType& t) const {
-    if (gpu_.mode != GpuMode::equal_size) return t.placement_ids;
+  [[nodiscard]] std::optional<std::uint32_t> first_free(const VgpuType& t) const noexcept {
+    std::optional<std::uint32_t> found;
+    for_each_start(t, [&](std::uint32_t s) {
+      if (is_free(t, s)) found = s;
+      return !found;
+    });
+    return found;
+  }
+
+  [[nodiscard]] std::vector<std::uint32_t> starts_of(const VgpuType& t) const {
     std::vector<std::uint32_t> starts;
-    for (std::uint32_t k = 0; k < t.max_instances; ++k)
-      starts.push_back(k * t.placement_size);
+    for_each_start(t, [&](std::uint32_t s) {
+      starts.push_back(s);
+      return true;
+    });
     return starts;
   }
 
@@ -228,6 +365,7 @@ class GpuOccupancy {
   PhysicalGpu gpu_;
   OccupancyOptions options_;
   std::vector<Occupant> occupants_;
+  SlotMask used_;
 };
 
 }  // namespace vgpu
