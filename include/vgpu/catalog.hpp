@@ -38,6 +38,16 @@ struct TypeRequirement {
   bool include_deprecated = false;  ///< Also consider deprecated types.
 };
 
+/// True when type @p t meets @p need (every field except need.model, which names the model).
+inline bool satisfies(const VgpuType& t, const TypeRequirement& need) {
+  if (t.framebuffer < need.min_framebuffer || t.max_heads < need.min_heads) return false;
+  if (need.min_resolution.pixels() != 0 && !t.max_resolution.covers(need.min_resolution))
+    return false;
+  if (need.series && t.series != *need.series) return false;
+  if (t.is_mig_backed() && !need.include_mig_backed) return false;
+  return !(t.deprecated && !need.include_deprecated);
+}
+
 /// What to do when a model added to the catalog has a name it already holds.
 enum class OnDuplicate {
   refuse,   ///< Fail with Errc::conflict and keep the catalog as it was.
@@ -272,15 +282,8 @@ class TypeCatalog {
     }
     for (const auto& m : models_) {
       if (only && m != only) continue;
-      for (const auto& t : m->types) {
-        if (t.framebuffer < need.min_framebuffer || t.max_heads < need.min_heads) continue;
-        if (need.min_resolution.pixels() != 0 && !t.max_resolution.covers(need.min_resolution))
-          continue;
-        if (need.series && t.series != *need.series) continue;
-        if (t.is_mig_backed() && !need.include_mig_backed) continue;
-        if (t.deprecated && !need.include_deprecated) continue;
-        out.push_back(TypeRef{m, &t});
-      }
+      for (const auto& t : m->types)
+        if (satisfies(t, need)) out.push_back(TypeRef{m, &t});
     }
     std::stable_sort(out.begin(), out.end(), [](const TypeRef& a, const TypeRef& b) {
       if (a.type->framebuffer != b.type->framebuffer)

@@ -54,13 +54,14 @@ struct GpuEntry {
   GpuMode mode = GpuMode::equal_size;
   std::optional<PciAddress> address;
   std::optional<std::uint32_t> numa_node;
+  std::string pci_root;
   std::uint32_t count = 1;
 };
 
 Result<GpuEntry> read_gpu(const json& value, const std::string& path, std::string_view origin,
                           const TypeCatalog& catalog) {
   VGPU_TRY(r, ObjectReader::open(value, path, origin,
-                                 {"model", "count", "mode", "address", "numa_node"}));
+                                 {"model", "count", "mode", "address", "numa_node", "pci_root"}));
   GpuEntry e;
   VGPU_TRY(model_name, r.string("model"));
   auto model = catalog.find_model(model_name);
@@ -92,6 +93,12 @@ Result<GpuEntry> read_gpu(const json& value, const std::string& path, std::strin
   }
   VGPU_TRY(numa, r.optional_uint("numa_node", 1023));
   if (numa) e.numa_node = static_cast<std::uint32_t>(*numa);
+  VGPU_TRY(root, r.optional_string("pci_root"));
+  if (root) {
+    if (root->empty() || root->size() > 64)
+      return r.error("pci_root", "must be 1 to 64 characters, e.g. \"pci0000:40\"");
+    e.pci_root = *root;
+  }
   return e;
 }
 
@@ -124,7 +131,7 @@ Result<HostDescription> parse_host_description(std::string_view text, std::strin
   std::uint32_t next_bus = first_auto_bus;
   for (const auto& e : entries) {
     for (std::uint32_t k = 0; k < e.count; ++k) {
-      PhysicalGpu gpu{PciAddress{}, e.model, e.mode, e.numa_node};
+      PhysicalGpu gpu{PciAddress{}, e.model, e.mode, e.numa_node, e.pci_root};
       if (e.address) {
         gpu.address = *e.address;
       } else {
@@ -215,6 +222,7 @@ std::string to_json(const HostDescription& host) {
               {"address", g.address.to_string()},
               {"mode", std::string(to_string(g.mode))}};
     if (g.numa_node) j["numa_node"] = *g.numa_node;
+    if (!g.pci_root.empty()) j["pci_root"] = g.pci_root;
     gpus.push_back(std::move(j));
   }
   json vgpus = json::array();

@@ -64,6 +64,9 @@ struct PhysicalGpu {
   std::shared_ptr<const GpuModel> model;   ///< Its model, from the catalog; never null.
   GpuMode mode = GpuMode::equal_size;      ///< Current mode.
   std::optional<std::uint32_t> numa_node;  ///< NUMA node, when known.
+  /// PCI root the GPU hangs off (e.g. "pci0000:40"), when known; empty otherwise. Requests
+  /// may ask for all their vGPUs under one root (peer-to-peer between them).
+  std::string pci_root;
 };
 
 /// A vGPU that exists (or is being created) on a physical GPU.

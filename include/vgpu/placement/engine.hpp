@@ -1,0 +1,959 @@
+/// @file
+/// @brief vgpu::PlacementEngine: decides where vGPUs go on a host or a whole fleet.
+///
+/// Pure computation, header-only, no backend: schedulers and capacity planners use it
+/// directly; the Manager (and vgpuctl) put it in front of a backend.
+///
+/// How it stays fast: GPUs whose state is interchangeable for every future decision (same
+/// model, mode, NUMA node and resident vGPUs, e.g. "A16, equal-size, three 4Q vGPUs") form one
+/// class; the policy's score is computed once per class and type and cached. A decision walks
+/// the classes of the candidate models, not the GPUs, so it costs about the same on 16 GPUs
+/// as on 100,000 (see docs/benchmarks.md). Within a class the lowest GPU index wins.
+///
+/// Thread safety: none. An engine is a value; guard it with a lock, or give each thread its
+/// own copy. Even const-looking queries such as plan() update score caches.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "vgpu/catalog.hpp"
+#include "vgpu/error.hpp"
+#include "vgpu/placement/occupancy.hpp"
+#include "vgpu/placement/policy.hpp"
+
+namespace vgpu {
+
+/// Index of a GPU in an engine: the order GPUs were added (hosts in order, each host's GPUs in
+/// PCI address order when added through add_host_gpus()).
+using GpuIndex = std::uint32_t;
+
+/// Which GPUs the vGPUs of one request must share.
+enum class Affinity {
+  none,       ///< Only the host (a VM's vGPUs are always on one host).
+  numa_node,  ///< One NUMA node (GPUs with an unknown node never qualify).
+  pci_root,   ///< One PCI root (GPUs with an unknown root never qualify).
+};
+
+/// Where the vGPUs of a request may go.
+struct Constraints {
+  std::vector<GpuIndex> allowed;           ///< Only these GPUs (empty: any).
+  std::vector<GpuIndex> denied;            ///< Never these GPUs.
+  std::optional<std::uint32_t> host;       ///< Only GPUs of this host.
+  std::optional<std::uint32_t> numa_node;  ///< Only GPUs on this NUMA node.
+  std::optional<std::uint32_t> placement;  ///< Only this start slot (single-vGPU requests).
+  Affinity affinity = Affinity::none;      ///< What the request's vGPUs must share.
+  /// Anti-affinity: each vGPU of the request on its own GPU, and none on a GPU that already
+  /// holds a vGPU of the same (non-empty) owner. NVIDIA supports several vGPUs in one VM
+  /// only on distinct physical GPUs, hence the default.
+  bool distinct_gpus = true;
+};
+
+/// What to place: @p count vGPUs of one type, named or chosen from a requirement.
+struct Request {
+  /// The type, when requested by type; else the engine picks, per GPU model, the smallest
+  /// type meeting @p requirement that the GPU's mode can host.
+  std::optional<TypeRef> type;
+  TypeRequirement requirement;  ///< Used when @p type is empty.
+  std::uint32_t count = 1;      ///< All or nothing, all on one host.
+  std::string owner;            ///< The VM; recorded with committed vGPUs.
+  Constraints constraints;      ///< Where they may go.
+
+  /// A request for @p n vGPUs of type @p t.
+  static Request of(TypeRef t, std::uint32_t n = 1) {
+    Request r;
+    r.type = std::move(t);
+    r.count = n;
+    return r;
+  }
+  /// A request for @p n vGPUs meeting @p need.
+  static Request needing(TypeRequirement need, std::uint32_t n = 1) {
+    Request r;
+    r.requirement = std::move(need);
+    r.count = n;
+    return r;
+  }
+  /// The framebuffer asked for (the type's, or the requirement's minimum).
+  [[nodiscard]] Bytes requested_framebuffer() const {
+    return type ? type->type->framebuffer : requirement.min_framebuffer;
+  }
+};
+
+/// Where one vGPU goes.
+struct Placement {
+  GpuIndex gpu = 0;             ///< The GPU.
+  TypeRef type;                 ///< The type, from the GPU's model.
+  std::uint32_t placement = 0;  ///< Start slot on that GPU.
+  double score = 0;             ///< The policy's score (lower won).
+};
+
+/// One GPU's verdict for a request, from explain().
+struct GpuVerdict {
+  GpuIndex gpu = 0;                ///< The GPU.
+  bool eligible = false;           ///< Could take the request's first vGPU now.
+  const VgpuType* type = nullptr;  ///< The type considered on it (null: none fits the need).
+  std::uint32_t placement = 0;     ///< Best placement, when eligible.
+  double score = 0;                ///< Its score, when eligible.
+  std::string reason;              ///< Why not, when not eligible.
+};
+
+/// explain(): the decision and every GPU's verdict.
+struct Explanation {
+  Result<std::vector<Placement>> decision = fail(Errc::internal, "not decided");  ///< As plan().
+  std::vector<GpuVerdict> gpus;  ///< One per GPU, in index order.
+};
+
+/// A move in a defragmentation plan or a relocation.
+struct Move {
+  Uuid uuid;                    ///< The vGPU.
+  GpuIndex from = 0;            ///< Its GPU now.
+  GpuIndex to = 0;              ///< Its GPU after the move.
+  std::uint32_t placement = 0;  ///< Its start slot after the move.
+};
+
+/// The placement state of a set of GPUs and the decisions over it.
+class PlacementEngine {
+ public:
+  /// An engine with no GPUs that places with @p policy (never null) under @p rules.
+  explicit PlacementEngine(std::shared_ptr<Policy> policy, OccupancyOptions rules = {})
+      : policy_(std::move(policy)), rules_(rules) {}
+
+  // ---- building the fleet --------------------------------------------------------------
+
+  /// Adds a host called @p name (for messages); returns its number.
+  std::uint32_t add_host(std::string name) {
+    host_names_.push_back(std::move(name));
+    host_gpus_.emplace_back();
+    host_vgpus_.push_back(0);
+    return static_cast<std::uint32_t>(host_names_.size() - 1);
+  }
+
+  /// Adds an empty GPU to @p host (adds host 0, "localhost", if there is none yet).
+  /// Fails if the GPU's address is already on that host.
+  Result<GpuIndex> add_gpu(PhysicalGpu gpu, std::uint32_t host = 0) {
+    if (!gpu.model)
+      return fail(Errc::invalid_argument, "GPU " + gpu.address.to_string() + " has no model");
+    if (host_names_.empty() && host == 0) add_host("localhost");
+    if (host >= host_names_.size())
+      return fail(Errc::invalid_argument, "no host " + std::to_string(host) + " (add it first)");
+    for (GpuIndex g : host_gpus_[host])
+      if (gpus_[g].occ.gpu().address == gpu.address)
+        return fail(Errc::conflict,
+                    "GPU " + gpu.address.to_string() + " is already on host " + host_names_[host]);
+    const auto index = static_cast<GpuIndex>(gpus_.size());
+    GpuRec rec{GpuOccupancy(std::move(gpu), rules_), host, 0, no_class};
+    rec.root = intern_root(rec.occ.gpu().pci_root);
+    gpus_.push_back(std::move(rec));
+    host_gpus_[host].push_back(index);
+    classify(index);
+    return index;
+  }
+
+  /// The GPU at @p address on @p host, if there is one.
+  [[nodiscard]] std::optional<GpuIndex> find_gpu(const PciAddress& address,
+                                                 std::uint32_t host = 0) const {
+    if (host >= host_gpus_.size()) return std::nullopt;
+    for (GpuIndex g : host_gpus_[host])
+      if (gpus_[g].occ.gpu().address == address) return g;
+    return std::nullopt;
+  }
+
+  /// Number of GPUs.
+  [[nodiscard]] std::size_t gpu_count() const noexcept { return gpus_.size(); }
+  /// Number of hosts.
+  [[nodiscard]] std::size_t host_count() const noexcept { return host_names_.size(); }
+  /// GPU @p g's state (bounds unchecked).
+  [[nodiscard]] const GpuOccupancy& gpu(GpuIndex g) const { return gpus_[g].occ; }
+  /// The host of GPU @p g.
+  [[nodiscard]] std::uint32_t host_of(GpuIndex g) const { return gpus_[g].host; }
+  /// Host @p h's name.
+  [[nodiscard]] const std::string& host_name(std::uint32_t h) const { return host_names_[h]; }
+  /// Host @p h's GPUs.
+  [[nodiscard]] const std::vector<GpuIndex>& host_gpus(std::uint32_t h) const {
+    return host_gpus_[h];
+  }
+  /// "0000:41:00.0", or "host7/0000:41:00.0" when there are several hosts.
+  [[nodiscard]] std::string gpu_name(GpuIndex g) const {
+    const std::string a = gpus_[g].occ.gpu().address.to_string();
+    return host_names_.size() > 1 ? host_names_[gpus_[g].host] + "/" + a : a;
+  }
+  /// The policy.
+  [[nodiscard]] Policy& policy() const noexcept { return *policy_; }
+  /// Replaces the policy (cached scores are dropped).
+  void set_policy(std::shared_ptr<Policy> policy) {
+    policy_ = std::move(policy);
+    ++generation_;
+    for (GpuIndex g = 0; g < gpus_.size(); ++g)
+      classify(g);  // host context may now matter (or not)
+  }
+  /// Changes GPU @p g's mode; only an empty GPU may change (Errc::busy otherwise).
+  Result<void> set_mode(GpuIndex g, GpuMode mode) {
+    if (g >= gpus_.size()) return fail(Errc::not_found, "no GPU " + std::to_string(g));
+    auto ok = gpus_[g].occ.set_mode(mode);
+    if (ok) classify(g);
+    return ok;
+  }
+
+  // ---- deciding ------------------------------------------------------------------------
+
+  /// Where the request's vGPUs would go now, all or nothing; nothing changes. On failure the
+  /// error says why; explain() gives every GPU's reason.
+  Result<std::vector<Placement>> plan(const Request& request) {
+    if (auto bad = check(request); !bad) return bad.error();
+    const OwnerScope owner(*this, request.owner);
+    for (std::uint32_t i = 0; i < request.count; ++i)
+      policy_->observe(shape_of(request));
+    auto placed = decide_all(request);
+    if (!placed) return fail(Errc::no_capacity, failure_message(request));
+    return std::move(*placed);
+  }
+
+  /// Plans @p request and commits it, with fresh UUIDs (or @p uuids, one per vGPU).
+  Result<std::vector<std::pair<Uuid, Placement>>> place(const Request& request,
+                                                        std::vector<Uuid> uuids = {}) {
+    if (!uuids.empty() && uuids.size() != request.count)
+      return fail(Errc::invalid_argument, "give one UUID per vGPU (" +
+                                              std::to_string(request.count) + "), not " +
+                                              std::to_string(uuids.size()));
+    for (const auto& u : uuids)
+      if (vgpus_.count(u)) return fail(Errc::conflict, "vGPU " + u.to_string() + " already exists");
+    auto decided = plan(request);
+    if (!decided) return decided.error();
+    std::vector<std::pair<Uuid, Placement>> out;
+    for (std::size_t i = 0; i < decided->size(); ++i) {
+      Uuid u = uuids.empty() ? Uuid::generate() : uuids[i];
+      if (auto ok = commit((*decided)[i], u, request.owner); !ok) {
+        for (auto& [done, p] : out)
+          (void)destroy(done);
+        return ok.error();
+      }
+      out.emplace_back(u, (*decided)[i]);
+    }
+    return out;
+  }
+
+  /// Records vGPU @p uuid at @p where (after the backend created it, or to load existing
+  /// state). Checks every hardware rule again; on error nothing changes.
+  Result<void> commit(const Placement& where, const Uuid& uuid, std::string owner = {}) {
+    if (where.gpu >= gpus_.size())
+      return fail(Errc::not_found, "no GPU " + std::to_string(where.gpu) + " in this engine");
+    if (!where.type.type) return fail(Errc::invalid_argument, "placement without a type");
+    if (vgpus_.count(uuid))
+      return fail(Errc::conflict, "vGPU " + uuid.to_string() + " already exists");
+    GpuRec& rec = gpus_[where.gpu];
+    auto added = rec.occ.add(uuid, *where.type.type, where.placement);
+    if (!added) return added.error();
+    vgpus_.emplace(uuid, VgpuRec{where.gpu, std::move(owner)});
+    const auto& o = vgpus_.at(uuid).owner;
+    if (!o.empty()) owners_[o].push_back(where.gpu);
+    on_changed(where.gpu, +1);
+    return {};
+  }
+
+  /// Forgets vGPU @p uuid (after the backend destroyed it).
+  Result<void> destroy(const Uuid& uuid) {
+    auto it = vgpus_.find(uuid);
+    if (it == vgpus_.end()) return fail(Errc::not_found, "no vGPU " + uuid.to_string());
+    const GpuIndex g = it->second.gpu;
+    if (auto ok = gpus_[g].occ.remove(uuid); !ok) return ok;
+    if (!it->second.owner.empty()) {
+      auto o = owners_.find(it->second.owner);
+      auto& list = o->second;
+      list.erase(std::find(list.begin(), list.end(), g));
+      if (list.empty()) owners_.erase(o);
+    }
+    vgpus_.erase(it);
+    on_changed(g, -1);
+    return {};
+  }
+
+  /// The GPU holding vGPU @p uuid.
+  [[nodiscard]] std::optional<GpuIndex> gpu_of(const Uuid& uuid) const {
+    auto it = vgpus_.find(uuid);
+    if (it == vgpus_.end()) return std::nullopt;
+    return it->second.gpu;
+  }
+  /// The owner recorded for vGPU @p uuid.
+  [[nodiscard]] std::string owner_of(const Uuid& uuid) const {
+    auto it = vgpus_.find(uuid);
+    return it == vgpus_.end() ? std::string{} : it->second.owner;
+  }
+  /// Number of vGPUs.
+  [[nodiscard]] std::size_t vgpu_count() const noexcept { return vgpus_.size(); }
+  /// Number of GPUs holding at least one vGPU.
+  [[nodiscard]] std::size_t gpus_in_use() const noexcept { return gpus_in_use_; }
+
+  /// Every GPU's verdict for the request's first vGPU, and the decision plan() makes.
+  /// Costs one evaluation per GPU: meant for people and tests, not the hot path.
+  Explanation explain(const Request& request) {
+    Explanation out;
+    out.decision = plan(request);
+    if (auto bad = check(request); !bad) {
+      out.decision = bad.error();
+      return out;
+    }
+    const OwnerScope owner(*this, request.owner);
+    const auto cands = candidates(request);
+    for (GpuIndex g = 0; g < gpus_.size(); ++g) {
+      GpuVerdict v;
+      v.gpu = g;
+      const GpuOccupancy& occ = gpus_[g].occ;
+      const VgpuType* t = nullptr;
+      for (const auto& c : cands)
+        if (c.model == occ.gpu().model.get() && c.mode == occ.gpu().mode) t = c.type;
+      if (!t)
+        for (const auto& c : cands)
+          if (c.model == occ.gpu().model.get()) t = c.type;
+      v.type = t;
+      if (auto why = filter_reason(g, request.constraints, {}); !why.empty()) {
+        v.reason = "GPU " + gpu_name(g) + ": " + why;
+      } else if (!t) {
+        v.reason = "GPU " + gpu_name(g) + " (" + occ.gpu().model->name + ", " +
+                   std::string(describe(occ.gpu().mode)) + " mode): " + no_type_reason(request);
+      } else if (auto at = occ.find_placement(*t, request.constraints.placement); !at) {
+        v.reason = at.error().message();
+        if (v.reason.rfind("GPU ", 0) != 0) v.reason = "GPU " + gpu_name(g) + ": " + v.reason;
+      } else {
+        auto e = evaluate(g, *t, request.requested_framebuffer(), request.constraints.placement);
+        v.eligible = e.feasible;
+        v.placement = e.placement;
+        v.score = e.score;
+        if (!e.feasible) v.reason = "GPU " + gpu_name(g) + ": no placement";
+      }
+      out.gpus.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  // ---- queries (what NVML and sysfs answer) ---------------------------------------------
+
+  /// Types GPU @p g supports in its current mode.
+  [[nodiscard]] std::vector<const VgpuType*> supported_types(GpuIndex g) const {
+    std::vector<const VgpuType*> out;
+    const auto& occ = gpus_[g].occ;
+    for (const auto& t : occ.gpu().model->types) {
+      const bool mode_ok = (occ.gpu().mode == GpuMode::mig) == t.is_mig_backed() &&
+                           !(occ.gpu().mode == GpuMode::mixed_size && t.max_instances_mixed == 0);
+      if (mode_ok) out.push_back(&t);
+    }
+    return out;
+  }
+  /// Types that could be created on GPU @p g now.
+  [[nodiscard]] std::vector<const VgpuType*> creatable_types(GpuIndex g) const {
+    std::vector<const VgpuType*> out;
+    for (const auto* t : supported_types(g))
+      if (gpus_[g].occ.can_create(*t)) out.push_back(t);
+    return out;
+  }
+  /// Free placements for @p type on GPU @p g now.
+  [[nodiscard]] std::vector<std::uint32_t> creatable_placements(GpuIndex g,
+                                                                const VgpuType& type) const {
+    return gpus_[g].occ.free_placements(type);
+  }
+  /// How many more vGPUs of @p type GPU @p g takes now.
+  [[nodiscard]] std::uint32_t remaining(GpuIndex g, const VgpuType& type) const {
+    return gpus_[g].occ.remaining(type);
+  }
+
+  /// Classes of interchangeable GPUs alive now (for benchmarks and memory accounting).
+  [[nodiscard]] std::size_t class_count() const noexcept { return live_classes_; }
+
+ private:
+  static constexpr std::uint32_t no_class = std::numeric_limits<std::uint32_t>::max();
+  static constexpr std::uint32_t unknown = std::numeric_limits<std::uint32_t>::max();
+
+  struct GpuRec {
+    GpuOccupancy occ;
+    std::uint32_t host = 0;
+    std::uint32_t root = unknown;
+    std::uint32_t cls = no_class;
+  };
+  struct VgpuRec {
+    GpuIndex gpu = 0;
+    std::string owner;
+  };
+  struct ClassKey {
+    const GpuModel* model = nullptr;
+    GpuMode mode = GpuMode::equal_size;
+    std::uint32_t numa = unknown;
+    bool host_busy = false;
+    std::vector<std::uint32_t> sig;
+    friend bool operator==(const ClassKey&, const ClassKey&) = default;
+  };
+  struct ClassKeyHash {
+    std::size_t operator()(const ClassKey& k) const noexcept {
+      std::size_t h = std::hash<const void*>{}(k.model);
+      auto mix = [&h](std::size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+      mix(static_cast<std::size_t>(k.mode));
+      mix(k.numa);
+      mix(k.host_busy);
+      for (auto v : k.sig)
+        mix(v);
+      return h;
+    }
+  };
+  struct UuidHash {
+    std::size_t operator()(const Uuid& u) const noexcept {
+      std::size_t h = 0;
+      for (auto b : u.bytes())
+        h = h * 131 + b;
+      return h;
+    }
+  };
+  struct CacheEntry {
+    std::uint64_t stamp = 0;
+    std::uint64_t requested = 0;
+    bool feasible = false;
+    std::uint32_t placement = 0;
+    double score = 0;
+  };
+  struct GpuClass {
+    ClassKey key;
+    std::set<GpuIndex> members;
+    std::vector<CacheEntry> cache;  // per type index of the model
+  };
+  // One (model, mode, type) the request could use.
+  struct Cand {
+    const GpuModel* model;
+    GpuMode mode;
+    const VgpuType* type;
+  };
+  // The owner whose vGPUs anti-affinity avoids, while a request is decided or explained.
+  struct OwnerScope {
+    OwnerScope(PlacementEngine& e, const std::string& owner) : engine(e) { e.owner_ = &owner; }
+    ~OwnerScope() { engine.owner_ = nullptr; }
+    OwnerScope(const OwnerScope&) = delete;
+    OwnerScope& operator=(const OwnerScope&) = delete;
+    PlacementEngine& engine;
+  };
+  struct Eval {
+    bool feasible = false;
+    std::uint32_t placement = 0;
+    double score = 0;
+  };
+  // Per-vGPU filter beyond the request's constraints (for the 2nd.. vGPU of a request).
+  struct Scope {
+    std::optional<std::uint32_t> host;
+    std::optional<std::uint32_t> numa;
+    std::optional<std::uint32_t> root;
+    std::vector<GpuIndex> taken;  // GPUs used by this request so far (anti-affinity)
+  };
+
+  // ---- classes ----
+
+  [[nodiscard]] std::uint64_t stamp() const noexcept {
+    return (generation_ << 40) + policy_->epoch() + 1;
+  }
+
+  ClassKey key_of(GpuIndex g) const {
+    const GpuRec& r = gpus_[g];
+    const auto& occ = r.occ;
+    ClassKey k;
+    k.model = occ.gpu().model.get();
+    k.mode = occ.gpu().mode;
+    k.numa = occ.gpu().numa_node.value_or(unknown);
+    k.host_busy = policy_->uses_host_context() && host_vgpus_[r.host] > occ.occupants().size();
+    const auto& types = occ.gpu().model->types;
+    auto type_index = [&](const VgpuType* t) {
+      return static_cast<std::uint32_t>(t - types.data());
+    };
+    if (occ.empty()) return k;
+    if (k.mode == GpuMode::equal_size) {
+      // Slot positions do not matter in equal-size mode: every free slot of the size is alike.
+      const VgpuType* first = occ.occupants().front().type;
+      const bool types_matter = occ.options().one_type_per_gpu || first->series == Series::C;
+      // A/B/Q vGPUs of one size share one budget (counted by size); only C-series and the
+      // one-type-per-GPU rule make the resident type itself matter.
+      k.sig = {static_cast<std::uint32_t>(first->framebuffer.in_mib()),
+               types_matter ? type_index(first) : unknown,
+               static_cast<std::uint32_t>(occ.occupants().size())};
+      return k;
+    }
+    for (const auto& o : occ.occupants())
+      k.sig.push_back((type_index(o.type) << 8) | o.placement);
+    std::sort(k.sig.begin(), k.sig.end());
+    return k;
+  }
+
+  void classify(GpuIndex g) {
+    ClassKey k = key_of(g);
+    GpuRec& r = gpus_[g];
+    if (r.cls != no_class && classes_[r.cls].key == k) return;
+    if (r.cls != no_class) {
+      classes_[r.cls].members.erase(g);
+      if (classes_[r.cls].members.empty()) --live_classes_;
+    }
+    auto it = class_index_.find(k);
+    std::uint32_t c;
+    if (it == class_index_.end()) {
+      c = static_cast<std::uint32_t>(classes_.size());
+      GpuClass cls;
+      cls.cache.resize(r.occ.gpu().model->types.size());
+      cls.key = k;
+      classes_.push_back(std::move(cls));
+      class_index_.emplace(std::move(k), c);
+      group_of(r.occ.gpu().model.get()).push_back(c);
+    } else {
+      c = it->second;
+    }
+    if (classes_[c].members.empty()) ++live_classes_;
+    classes_[c].members.insert(g);
+    r.cls = c;
+    maybe_collect();
+  }
+
+  // Classes are kept when they empty (a GPU often comes back to a state); when most are
+  // empty they are rebuilt from the GPUs so memory stays proportional to what is in use.
+  void maybe_collect() {
+    if (classes_.size() < 4096 || classes_.size() < 4 * live_classes_) return;
+    classes_.clear();
+    class_index_.clear();
+    groups_.clear();
+    live_classes_ = 0;
+    for (auto& r : gpus_)
+      r.cls = no_class;
+    for (GpuIndex g = 0; g < gpus_.size(); ++g)
+      classify(g);
+  }
+
+  std::vector<std::uint32_t>& group_of(const GpuModel* m) {
+    for (auto& [model, list] : groups_)
+      if (model == m) return list;
+    groups_.emplace_back(m, std::vector<std::uint32_t>{});
+    return groups_.back().second;
+  }
+  const std::vector<std::uint32_t>* find_group(const GpuModel* m) const {
+    for (const auto& [model, list] : groups_)
+      if (model == m) return &list;
+    return nullptr;
+  }
+
+  std::uint32_t intern_root(const std::string& root) {
+    if (root.empty()) return unknown;
+    for (std::uint32_t i = 0; i < roots_.size(); ++i)
+      if (roots_[i] == root) return i;
+    roots_.push_back(root);
+    return static_cast<std::uint32_t>(roots_.size() - 1);
+  }
+
+  void on_changed(GpuIndex g, int delta) {
+    GpuRec& r = gpus_[g];
+    const std::size_t n = r.occ.occupants().size();
+    if (delta > 0 && n == 1) ++gpus_in_use_;
+    if (delta < 0 && n == 0) --gpus_in_use_;
+    const std::size_t before = host_vgpus_[r.host];
+    host_vgpus_[r.host] = static_cast<std::size_t>(static_cast<long long>(before) + delta);
+    classify(g);
+    // host_busy of the other GPUs flips only when their host goes idle <-> busy, or when
+    // this GPU's count crosses the others' (a GPU is "busy-hosted" if others hold vGPUs).
+    if (policy_->uses_host_context())
+      for (GpuIndex s : host_gpus_[r.host])
+        if (s != g) classify(s);
+  }
+
+  // ---- evaluating ----
+
+  // The policy's best (score, placement) for @p t on GPU @p g, or infeasible.
+  Eval evaluate(GpuIndex g, const VgpuType& t, Bytes requested,
+                std::optional<std::uint32_t> fixed = std::nullopt) {
+    const GpuRec& r = gpus_[g];
+    const GpuOccupancy& occ = r.occ;
+    Eval out;
+    Candidate c{&occ, &t, 0, classes_[r.cls].key.host_busy, requested};
+    if (fixed) {
+      if (!occ.can_create_at(t, *fixed)) return out;
+      c.placement = *fixed;
+      return Eval{true, *fixed, policy_->score(c)};
+    }
+    if (!occ.can_create(t)) return out;
+    if (!policy_->placement_sensitive() || occ.gpu().mode == GpuMode::equal_size) {
+      c.placement = *occ.find_placement(t);
+      return Eval{true, c.placement, policy_->score(c)};
+    }
+    occ.for_each_start(t, [&](std::uint32_t s) {
+      if (!occ.is_free(t, s)) return true;
+      c.placement = s;
+      const double sc = policy_->score(c);
+      if (!out.feasible || sc < out.score) out = Eval{true, s, sc};
+      return true;
+    });
+    return out;
+  }
+
+  // Cached evaluate() for a class (through its first member).
+  const CacheEntry& cached(std::uint32_t c, const VgpuType& t, Bytes requested) {
+    GpuClass& cls = classes_[c];
+    const auto ti = static_cast<std::size_t>(&t - cls.key.model->types.data());
+    CacheEntry& e = cls.cache[ti];
+    const std::uint64_t now = stamp();
+    if (e.stamp != now || e.requested != requested.count()) {
+      const Eval ev = evaluate(*cls.members.begin(), t, requested);
+      e = CacheEntry{now, requested.count(), ev.feasible, ev.placement, ev.score};
+    }
+    return e;
+  }
+
+  // Why GPU @p g is excluded by the constraints and scope (empty: it is not).
+  std::string filter_reason(GpuIndex g, const Constraints& c, const Scope& s) const {
+    const GpuRec& r = gpus_[g];
+    const auto& pg = r.occ.gpu();
+    if (!c.allowed.empty() && std::find(c.allowed.begin(), c.allowed.end(), g) == c.allowed.end())
+      return "not among the allowed GPUs";
+    if (std::find(c.denied.begin(), c.denied.end(), g) != c.denied.end()) return "denied";
+    if (c.host && r.host != *c.host) return "on another host";
+    if (s.host && r.host != *s.host) return "on another host than the request's other vGPUs";
+    if (c.numa_node && pg.numa_node != c.numa_node)
+      return "on NUMA node " + (pg.numa_node ? std::to_string(*pg.numa_node) : "unknown") +
+             ", not " + std::to_string(*c.numa_node);
+    if (s.numa && pg.numa_node != s.numa) return "on another NUMA node than the request's vGPUs";
+    if (s.root && r.root != *s.root) return "under another PCI root than the request's vGPUs";
+    if (c.affinity == Affinity::numa_node && !pg.numa_node)
+      return "NUMA node unknown (the request needs NUMA affinity)";
+    if (c.affinity == Affinity::pci_root && r.root == unknown)
+      return "PCI root unknown (the request needs PCI-root affinity)";
+    if (c.distinct_gpus) {
+      if (std::find(s.taken.begin(), s.taken.end(), g) != s.taken.end())
+        return "already holds one of this request's vGPUs";
+      if (owner_ && !owner_->empty()) {
+        auto it = owners_.find(*owner_);
+        if (it != owners_.end() &&
+            std::find(it->second.begin(), it->second.end(), g) != it->second.end())
+          return "already holds a vGPU of " + *owner_ + " (anti-affinity)";
+      }
+    }
+    return {};
+  }
+  bool passes(GpuIndex g, const Constraints& c, const Scope& s) const {
+    return filter_reason(g, c, s).empty();
+  }
+
+  // The (model, mode, type) combinations a request can use on this fleet.
+  std::vector<Cand> candidates(const Request& rq) const {
+    std::vector<Cand> out;
+    if (rq.type) {
+      const VgpuType* t = rq.type->type;
+      for (GpuMode m : {GpuMode::equal_size, GpuMode::mixed_size, GpuMode::mig})
+        out.push_back(Cand{rq.type->model.get(), m, t});
+      return out;
+    }
+    for (const auto& [model, list] : groups_) {
+      if (!rq.requirement.model.empty() && !names_model(*model, rq.requirement.model)) continue;
+      for (GpuMode m : {GpuMode::equal_size, GpuMode::mixed_size, GpuMode::mig}) {
+        const VgpuType* best = nullptr;
+        for (const auto& t : model->types) {
+          if (!satisfies(t, rq.requirement)) continue;
+          if ((m == GpuMode::mig) != t.is_mig_backed()) continue;
+          if (m == GpuMode::mixed_size && t.max_instances_mixed == 0) continue;
+          if (!best || std::tie(t.framebuffer, t.max_heads, t.name) <
+                           std::tie(best->framebuffer, best->max_heads, best->name))
+            best = &t;
+        }
+        if (best) out.push_back(Cand{model, m, best});
+      }
+    }
+    return out;
+  }
+  static bool names_model(const GpuModel& m, const std::string& name) {
+    const std::string k = detail::lookup_key(name);
+    if (detail::lookup_key(m.name) == k) return true;
+    return std::any_of(m.aliases.begin(), m.aliases.end(),
+                       [&](const std::string& a) { return detail::lookup_key(a) == k; });
+  }
+
+  struct Best {
+    bool found = false;
+    double score = 0;
+    GpuIndex gpu = 0;
+    const VgpuType* type = nullptr;
+    std::uint32_t placement = 0;
+    bool better(double s, GpuIndex g) const {
+      return !found || s < score || (s == score && g < gpu);
+    }
+  };
+
+  // The best single placement for the request's next vGPU under @p scope.
+  std::optional<Placement> decide_one(const Request& rq, const std::vector<Cand>& cands,
+                                      const Scope& scope) {
+    const Constraints& c = rq.constraints;
+    const Bytes requested = rq.requested_framebuffer();
+    Best best;
+    auto consider_gpu = [&](GpuIndex g, const Cand& cand) {
+      const GpuRec& r = gpus_[g];
+      if (r.occ.gpu().model.get() != cand.model || r.occ.gpu().mode != cand.mode) return;
+      if (!passes(g, c, scope)) return;
+      Eval e;
+      if (c.placement) {
+        e = evaluate(g, *cand.type, requested, c.placement);
+      } else {
+        const CacheEntry& ce = cached(r.cls, *cand.type, requested);
+        e = Eval{ce.feasible, ce.placement, ce.score};
+      }
+      if (e.feasible && best.better(e.score, g))
+        best = Best{true, e.score, g, cand.type, e.placement};
+    };
+    // Small explicit sets: look at their GPUs directly.
+    const std::vector<GpuIndex>* direct = nullptr;
+    if (!c.allowed.empty()) direct = &c.allowed;
+    if (scope.host)
+      direct = &host_gpus_[*scope.host];
+    else if (c.host && c.host < host_gpus_.size())
+      direct = &host_gpus_[*c.host];
+    if (direct || c.placement) {
+      if (policy_->randomized()) return pick_random(rq, cands, scope, direct);
+      const auto& list = direct ? *direct : all_indices();
+      for (GpuIndex g : list)
+        for (const auto& cand : cands)
+          consider_gpu(g, cand);
+    } else {
+      if (policy_->randomized()) return pick_random(rq, cands, scope, nullptr);
+      for (const auto& cand : cands) {
+        const auto* group = find_group(cand.model);
+        if (!group) continue;
+        for (std::uint32_t cid : *group) {
+          GpuClass& cls = classes_[cid];
+          if (cls.members.empty() || cls.key.mode != cand.mode) continue;
+          if (c.numa_node && cls.key.numa != *c.numa_node) continue;
+          const CacheEntry& ce = cached(cid, *cand.type, requested);
+          if (!ce.feasible || (best.found && ce.score > best.score)) continue;
+          for (GpuIndex g : cls.members) {
+            if (!best.better(ce.score, g)) break;
+            if (!passes(g, c, scope)) continue;
+            best = Best{true, ce.score, g, cand.type, ce.placement};
+            break;
+          }
+        }
+      }
+    }
+    if (!best.found) return std::nullopt;
+    return finish(best);
+  }
+
+  Placement finish(const Best& best) const {
+    const GpuOccupancy& occ = gpus_[best.gpu].occ;
+    std::uint32_t at = best.placement;
+    // Equal-size classes ignore slot positions: take the chosen GPU's own first free slot.
+    if (occ.gpu().mode == GpuMode::equal_size) at = *occ.find_placement(*best.type);
+    return Placement{best.gpu, TypeRef{occ.gpu().model, best.type}, at, best.score};
+  }
+
+  // random: uniform over the eligible GPUs.
+  std::optional<Placement> pick_random(const Request& rq, const std::vector<Cand>& cands,
+                                       const Scope& scope, const std::vector<GpuIndex>* direct) {
+    const Constraints& c = rq.constraints;
+    const Bytes requested = rq.requested_framebuffer();
+    std::vector<std::pair<GpuIndex, Eval>> pool;                     // direct lists
+    std::vector<std::pair<std::uint32_t, const VgpuType*>> classes;  // class walk
+    std::uint64_t total = 0;
+    if (direct || c.placement) {
+      const auto& list = direct ? *direct : all_indices();
+      for (GpuIndex g : list)
+        for (const auto& cand : cands) {
+          const auto& pg = gpus_[g].occ.gpu();
+          if (pg.model.get() != cand.model || pg.mode != cand.mode || !passes(g, c, scope))
+            continue;
+          Eval e = evaluate(g, *cand.type, requested, c.placement);
+          if (e.feasible) pool.emplace_back(g, e);
+        }
+      if (pool.empty()) return std::nullopt;
+      const auto& [g, e] = pool[policy_->draw(pool.size())];
+      const VgpuType* t = nullptr;
+      for (const auto& cand : cands)
+        if (cand.model == gpus_[g].occ.gpu().model.get() && cand.mode == gpus_[g].occ.gpu().mode)
+          t = cand.type;
+      return finish(Best{true, 0, g, t, e.placement});
+    }
+    for (const auto& cand : cands) {
+      const auto* group = find_group(cand.model);
+      if (!group) continue;
+      for (std::uint32_t cid : *group) {
+        GpuClass& cls = classes_[cid];
+        if (cls.members.empty() || cls.key.mode != cand.mode) continue;
+        if (c.numa_node && cls.key.numa != *c.numa_node) continue;
+        if (!cached(cid, *cand.type, requested).feasible) continue;
+        classes.emplace_back(cid, cand.type);
+        total += cls.members.size();
+      }
+    }
+    // Draw a GPU; if the constraints exclude it, take the next eligible one in the class
+    // order (the draw stays uniform when nothing is excluded).
+    if (total == 0) return std::nullopt;
+    std::uint64_t k = policy_->draw(total);
+    for (std::size_t pass = 0; pass < 2; ++pass) {
+      for (const auto& [cid, t] : classes) {
+        const auto& members = classes_[cid].members;
+        if (k >= members.size()) {
+          k -= members.size();
+          continue;
+        }
+        auto it = members.begin();
+        std::advance(it, static_cast<long>(k));
+        for (; it != members.end(); ++it)
+          if (passes(*it, c, scope))
+            return finish(Best{true, 0, *it, t,
+                               classes_[cid].cache[t - cls_model(cid)->types.data()].placement});
+        k = 0;
+      }
+      k = 0;
+    }
+    return std::nullopt;
+  }
+  const GpuModel* cls_model(std::uint32_t c) const { return classes_[c].key.model; }
+
+  const std::vector<GpuIndex>& all_indices() {
+    if (all_.size() != gpus_.size()) {
+      all_.resize(gpus_.size());
+      for (GpuIndex g = 0; g < gpus_.size(); ++g)
+        all_[g] = g;
+    }
+    return all_;
+  }
+
+  // All vGPUs of the request, or nothing. The first vGPU picks the host; if the rest do not
+  // fit there, that host is ruled out and the search starts again.
+  std::optional<std::vector<Placement>> decide_all(const Request& rq) {
+    const auto cands = candidates(rq);
+    if (rq.count == 1) {
+      auto p = decide_one(rq, cands, Scope{});
+      if (!p) return std::nullopt;
+      return std::vector<Placement>{*p};
+    }
+    Request first_rq = rq;
+    for (std::size_t attempt = 0; attempt <= host_names_.size(); ++attempt) {
+      auto first = decide_one(first_rq, cands, Scope{});
+      if (!first) return std::nullopt;
+      std::vector<Placement> out{*first};
+      std::vector<Uuid> tentative;
+      Scope scope;
+      scope.host = gpus_[first->gpu].host;
+      if (rq.constraints.affinity == Affinity::numa_node)
+        scope.numa = gpus_[first->gpu].occ.gpu().numa_node;
+      if (rq.constraints.affinity == Affinity::pci_root) scope.root = gpus_[first->gpu].root;
+      // Same type as the first vGPU: one VM's vGPUs are of one type.
+      const std::vector<Cand> same{
+          Cand{first->type.model.get(), gpus_[first->gpu].occ.gpu().mode, first->type.type}};
+      bool ok = true;
+      auto hold = [&](const Placement& p) {
+        Uuid u = probe_uuid(tentative.size());
+        tentative.push_back(u);
+        scope.taken.push_back(p.gpu);
+        return commit(p, u).has_value();
+      };
+      ok = hold(*first);
+      while (ok && out.size() < rq.count) {
+        auto next = decide_one(rq, same, scope);
+        if (!next) {
+          ok = false;
+          break;
+        }
+        out.push_back(*next);
+        ok = hold(*next);
+      }
+      for (auto it = tentative.rbegin(); it != tentative.rend(); ++it)
+        (void)destroy(*it);
+      if (ok) return out;
+      // Rule the host out and try again.
+      for (GpuIndex g : host_gpus_[*scope.host])
+        first_rq.constraints.denied.push_back(g);
+    }
+    return std::nullopt;
+  }
+
+  static Uuid probe_uuid(std::size_t i) {
+    std::array<std::uint8_t, 16> b{0xff, 0xff, 0x76, 0x67, 0x70, 0x75,
+                                   0x70, 0x72, 0x6f, 0x62, 0x65};
+    b[12] = static_cast<std::uint8_t>(i >> 24);
+    b[13] = static_cast<std::uint8_t>(i >> 16);
+    b[14] = static_cast<std::uint8_t>(i >> 8);
+    b[15] = static_cast<std::uint8_t>(i);
+    return Uuid{b};
+  }
+
+  Result<void> check(const Request& rq) const {
+    if (rq.count == 0) return fail(Errc::invalid_argument, "count must be at least 1");
+    if (rq.type && (!rq.type->model || !rq.type->type))
+      return fail(Errc::invalid_argument, "the request's type reference is empty");
+    if (rq.count > 1 && rq.constraints.placement)
+      return fail(Errc::invalid_argument, "a placement can be given only for a single vGPU");
+    for (GpuIndex g : rq.constraints.allowed)
+      if (g >= gpus_.size()) return fail(Errc::not_found, "no GPU " + std::to_string(g));
+    if (rq.constraints.host && *rq.constraints.host >= host_names_.size())
+      return fail(Errc::not_found, "no host " + std::to_string(*rq.constraints.host));
+    return {};
+  }
+
+  static Shape shape_of(const Request& rq) {
+    if (rq.type) return Shape::of(*rq.type->type);
+    return Shape{rq.requirement.series.value_or(Series::Q), rq.requirement.min_framebuffer, false};
+  }
+
+  std::string no_type_reason(const Request& rq) const {
+    if (rq.type)
+      return "it is not a " + rq.type->model->name + "; " + rq.type->type->name +
+             " is a type of that model";
+    return "no type of this model in this mode meets the requirement";
+  }
+
+  // The message for a failed plan: the first reasons, grouped by text.
+  std::string failure_message(const Request& rq) {
+    std::string what = rq.type ? rq.type->type->name : "a type meeting the requirement";
+    std::string head = "no room for " + std::to_string(rq.count) + " x " + what;
+    if (gpus_.empty()) return head + ": there are no GPUs";
+    if (rq.count > 1) head += " on one host";
+    // Summarise: at most 8 GPUs' reasons, then a count.
+    std::string out;
+    std::size_t shown = 0, eligible = 0;
+    const auto cands = candidates(rq);
+    for (GpuIndex g = 0; g < gpus_.size(); ++g) {
+      const auto& occ = gpus_[g].occ;
+      const VgpuType* t = nullptr;
+      for (const auto& c : cands)
+        if (c.model == occ.gpu().model.get() && c.mode == occ.gpu().mode) t = c.type;
+      std::string why = filter_reason(g, rq.constraints, {});
+      if (!why.empty())
+        why = "GPU " + gpu_name(g) + ": " + why;
+      else if (!t)
+        why = "GPU " + gpu_name(g) + " (" + occ.gpu().model->name + ", " +
+              std::string(describe(occ.gpu().mode)) + " mode): " + no_type_reason(rq);
+      else if (auto at = occ.find_placement(*t, rq.constraints.placement); !at)
+        why = at.error().message();
+      else {
+        ++eligible;
+        continue;
+      }
+      if (shown++ < 8) out += "\n  - " + why;
+    }
+    if (shown > 8) out += "\n  - ... and " + std::to_string(shown - 8) + " more GPUs";
+    if (eligible > 0)
+      out += "\n  - " + std::to_string(eligible) +
+             " GPU(s) could take one vGPU, but not all of them on one host under the constraints";
+    return head + ":" + out;
+  }
+
+  std::shared_ptr<Policy> policy_;
+  OccupancyOptions rules_;
+  std::vector<GpuRec> gpus_;
+  std::vector<std::string> host_names_;
+  std::vector<std::vector<GpuIndex>> host_gpus_;
+  std::vector<std::size_t> host_vgpus_;
+  std::vector<std::string> roots_;
+  std::unordered_map<Uuid, VgpuRec, UuidHash> vgpus_;
+  std::unordered_map<std::string, std::vector<GpuIndex>> owners_;
+  std::vector<GpuClass> classes_;
+  std::unordered_map<ClassKey, std::uint32_t, ClassKeyHash> class_index_;
+  std::vector<std::pair<const GpuModel*, std::vector<std::uint32_t>>> groups_;
+  std::vector<GpuIndex> all_;
+  std::size_t live_classes_ = 0;
+  std::size_t gpus_in_use_ = 0;
+  std::uint64_t generation_ = 0;
+  const std::string* owner_ = nullptr;  // owner of the request being decided
+};
+
+}  // namespace vgpu
