@@ -63,9 +63,12 @@ struct Request {
   /// type meeting @p requirement that the GPU's mode can host.
   std::optional<TypeRef> type;
   TypeRequirement requirement;  ///< Used when @p type is empty.
-  std::uint32_t count = 1;      ///< All or nothing, all on one host.
-  std::string owner;            ///< The VM; recorded with committed vGPUs.
-  Constraints constraints;      ///< Where they may go.
+  /// With a requirement: also at least this fraction of the GPU's framebuffer, in thousandths
+  /// (Kubernetes/FGD "gpu_milli" style; 1000 is a whole GPU). 0: no such minimum.
+  std::uint32_t gpu_milli = 0;
+  std::uint32_t count = 1;  ///< All or nothing, all on one host.
+  std::string owner;        ///< The VM; recorded with committed vGPUs.
+  Constraints constraints;  ///< Where they may go.
 
   /// A request for @p n vGPUs of type @p t.
   static Request of(TypeRef t, std::uint32_t n = 1) {
@@ -81,9 +84,11 @@ struct Request {
     r.count = n;
     return r;
   }
-  /// The framebuffer asked for (the type's, or the requirement's minimum).
-  [[nodiscard]] Bytes requested_framebuffer() const {
-    return type ? type->type->framebuffer : requirement.min_framebuffer;
+  /// The framebuffer asked for on a GPU of @p model (the type's, or the requirement's
+  /// minimum, raised to gpu_milli of the model's framebuffer).
+  [[nodiscard]] Bytes requested_framebuffer(const GpuModel& model) const {
+    if (type) return type->type->framebuffer;
+    return Shape{Series::Q, requirement.min_framebuffer, false, gpu_milli}.on(model);
   }
 };
 
@@ -306,12 +311,10 @@ class PlacementEngine {
       GpuVerdict v;
       v.gpu = g;
       const GpuOccupancy& occ = gpus_[g].occ;
-      const VgpuType* t = nullptr;
+      const Cand* cand = nullptr;
       for (const auto& c : cands)
-        if (c.model == occ.gpu().model.get() && c.mode == occ.gpu().mode) t = c.type;
-      if (!t)
-        for (const auto& c : cands)
-          if (c.model == occ.gpu().model.get()) t = c.type;
+        if (c.model == occ.gpu().model.get() && c.mode == occ.gpu().mode) cand = &c;
+      const VgpuType* t = cand ? cand->type : nullptr;
       v.type = t;
       if (auto why = filter_reason(g, request.constraints, {}); !why.empty()) {
         v.reason = "GPU " + gpu_name(g) + ": " + why;
@@ -322,7 +325,7 @@ class PlacementEngine {
         v.reason = at.error().message();
         if (v.reason.rfind("GPU ", 0) != 0) v.reason = "GPU " + gpu_name(g) + ": " + v.reason;
       } else {
-        auto e = evaluate(g, *t, request.requested_framebuffer(), request.constraints.placement);
+        auto e = evaluate(g, *t, cand->requested, request.constraints.placement);
         v.eligible = e.feasible;
         v.placement = e.placement;
         v.score = e.score;
@@ -425,6 +428,7 @@ class PlacementEngine {
     const GpuModel* model;
     GpuMode mode;
     const VgpuType* type;
+    Bytes requested;  // what the request needs on this model
   };
   // The owner whose vGPUs anti-affinity avoids, while a request is decided or explained.
   struct OwnerScope {
@@ -641,22 +645,24 @@ class PlacementEngine {
     if (rq.type) {
       const VgpuType* t = rq.type->type;
       for (GpuMode m : {GpuMode::equal_size, GpuMode::mixed_size, GpuMode::mig})
-        out.push_back(Cand{rq.type->model.get(), m, t});
+        out.push_back(Cand{rq.type->model.get(), m, t, t->framebuffer});
       return out;
     }
     for (const auto& [model, list] : groups_) {
       if (!rq.requirement.model.empty() && !names_model(*model, rq.requirement.model)) continue;
+      TypeRequirement need = rq.requirement;
+      need.min_framebuffer = rq.requested_framebuffer(*model);
       for (GpuMode m : {GpuMode::equal_size, GpuMode::mixed_size, GpuMode::mig}) {
         const VgpuType* best = nullptr;
         for (const auto& t : model->types) {
-          if (!satisfies(t, rq.requirement)) continue;
+          if (!satisfies(t, need)) continue;
           if ((m == GpuMode::mig) != t.is_mig_backed()) continue;
           if (m == GpuMode::mixed_size && t.max_instances_mixed == 0) continue;
           if (!best || std::tie(t.framebuffer, t.max_heads, t.name) <
                            std::tie(best->framebuffer, best->max_heads, best->name))
             best = &t;
         }
-        if (best) out.push_back(Cand{model, m, best});
+        if (best) out.push_back(Cand{model, m, best, need.min_framebuffer});
       }
     }
     return out;
@@ -683,7 +689,6 @@ class PlacementEngine {
   std::optional<Placement> decide_one(const Request& rq, const std::vector<Cand>& cands,
                                       const Scope& scope) {
     const Constraints& c = rq.constraints;
-    const Bytes requested = rq.requested_framebuffer();
     Best best;
     auto consider_gpu = [&](GpuIndex g, const Cand& cand) {
       const GpuRec& r = gpus_[g];
@@ -691,9 +696,9 @@ class PlacementEngine {
       if (!passes(g, c, scope)) return;
       Eval e;
       if (c.placement) {
-        e = evaluate(g, *cand.type, requested, c.placement);
+        e = evaluate(g, *cand.type, cand.requested, c.placement);
       } else {
-        const CacheEntry& ce = cached(r.cls, *cand.type, requested);
+        const CacheEntry& ce = cached(r.cls, *cand.type, cand.requested);
         e = Eval{ce.feasible, ce.placement, ce.score};
       }
       if (e.feasible && best.better(e.score, g))
@@ -721,7 +726,7 @@ class PlacementEngine {
           GpuClass& cls = classes_[cid];
           if (cls.members.empty() || cls.key.mode != cand.mode) continue;
           if (c.numa_node && cls.key.numa != *c.numa_node) continue;
-          const CacheEntry& ce = cached(cid, *cand.type, requested);
+          const CacheEntry& ce = cached(cid, *cand.type, cand.requested);
           if (!ce.feasible || (best.found && ce.score > best.score)) continue;
           for (GpuIndex g : cls.members) {
             if (!best.better(ce.score, g)) break;
@@ -748,7 +753,6 @@ class PlacementEngine {
   std::optional<Placement> pick_random(const Request& rq, const std::vector<Cand>& cands,
                                        const Scope& scope, const std::vector<GpuIndex>* direct) {
     const Constraints& c = rq.constraints;
-    const Bytes requested = rq.requested_framebuffer();
     std::vector<std::pair<GpuIndex, Eval>> pool;                     // direct lists
     std::vector<std::pair<std::uint32_t, const VgpuType*>> classes;  // class walk
     std::uint64_t total = 0;
@@ -759,7 +763,7 @@ class PlacementEngine {
           const auto& pg = gpus_[g].occ.gpu();
           if (pg.model.get() != cand.model || pg.mode != cand.mode || !passes(g, c, scope))
             continue;
-          Eval e = evaluate(g, *cand.type, requested, c.placement);
+          Eval e = evaluate(g, *cand.type, cand.requested, c.placement);
           if (e.feasible) pool.emplace_back(g, e);
         }
       if (pool.empty()) return std::nullopt;
@@ -777,7 +781,7 @@ class PlacementEngine {
         GpuClass& cls = classes_[cid];
         if (cls.members.empty() || cls.key.mode != cand.mode) continue;
         if (c.numa_node && cls.key.numa != *c.numa_node) continue;
-        if (!cached(cid, *cand.type, requested).feasible) continue;
+        if (!cached(cid, *cand.type, cand.requested).feasible) continue;
         classes.emplace_back(cid, cand.type);
         total += cls.members.size();
       }
@@ -837,8 +841,9 @@ class PlacementEngine {
         scope.numa = gpus_[first->gpu].occ.gpu().numa_node;
       if (rq.constraints.affinity == Affinity::pci_root) scope.root = gpus_[first->gpu].root;
       // Same type as the first vGPU: one VM's vGPUs are of one type.
-      const std::vector<Cand> same{
-          Cand{first->type.model.get(), gpus_[first->gpu].occ.gpu().mode, first->type.type}};
+      const std::vector<Cand> same{Cand{first->type.model.get(), gpus_[first->gpu].occ.gpu().mode,
+                                        first->type.type,
+                                        rq.requested_framebuffer(*first->type.model)}};
       bool ok = true;
       auto hold = [&](const Placement& p) {
         Uuid u = probe_uuid(tentative.size());
@@ -889,9 +894,11 @@ class PlacementEngine {
     return {};
   }
 
+  // What the request asks for, in fragmentation terms.
   static Shape shape_of(const Request& rq) {
     if (rq.type) return Shape::of(*rq.type->type);
-    return Shape{rq.requirement.series.value_or(Series::Q), rq.requirement.min_framebuffer, false};
+    return Shape{rq.requirement.series.value_or(Series::Q), rq.requirement.min_framebuffer, false,
+                 rq.gpu_milli};
   }
 
   std::string no_type_reason(const Request& rq) const {

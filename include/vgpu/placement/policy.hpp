@@ -49,8 +49,17 @@ struct Shape {
   Series series = Series::Q;  ///< Series the requests ask for.
   Bytes framebuffer;          ///< Framebuffer they need.
   bool mig_backed = false;    ///< MIG-backed (C series on a MIG GPU).
+  /// Also at least this fraction of the GPU's framebuffer, in thousandths (0: none).
+  std::uint32_t gpu_milli = 0;
   /// The shape of a type.
-  static Shape of(const VgpuType& t) { return Shape{t.series, t.framebuffer, t.is_mig_backed()}; }
+  static Shape of(const VgpuType& t) {
+    return Shape{t.series, t.framebuffer, t.is_mig_backed(), 0};
+  }
+  /// The framebuffer the shape needs on a GPU of @p model.
+  [[nodiscard]] Bytes on(const GpuModel& model) const {
+    const std::uint64_t part = (model.framebuffer.in_mib() * gpu_milli + 999) / 1000;
+    return std::max(framebuffer, Bytes::mib(part));
+  }
   /// Ordering, so shapes can key maps.
   friend auto operator<=>(const Shape&, const Shape&) = default;
 };
@@ -269,7 +278,7 @@ class FragmentationAware final : public Policy {
       const VgpuType* best = nullptr;
       for (const auto& t : g.gpu().model->types) {
         if (t.series != shape.series || t.is_mig_backed() != (g.gpu().mode == GpuMode::mig) ||
-            t.framebuffer < shape.framebuffer || t.deprecated)
+            t.framebuffer < shape.on(*g.gpu().model) || t.deprecated)
           continue;
         if (g.gpu().mode == GpuMode::mixed_size && t.max_instances_mixed == 0) continue;
         if (!best || t.framebuffer < best->framebuffer) best = &t;
