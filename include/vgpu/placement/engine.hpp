@@ -212,10 +212,17 @@ class PlacementEngine {
   /// Where the request's vGPUs would go now, all or nothing; nothing changes. On failure the
   /// error says why; explain() gives every GPU's reason.
   Result<std::vector<Placement>> plan(const Request& request) {
+    if (request.count > 0)
+      for (std::uint32_t i = 0; i < request.count; ++i)
+        policy_->observe(shape_of(request));
+    return probe(request);
+  }
+
+  /// plan() without telling the policy about the request: for planners that try many
+  /// what-ifs (batch, defragmentation) and must not skew a learning policy.
+  Result<std::vector<Placement>> probe(const Request& request) {
     if (auto bad = check(request); !bad) return bad.error();
     const OwnerScope owner(*this, request.owner);
-    for (std::uint32_t i = 0; i < request.count; ++i)
-      policy_->observe(shape_of(request));
     auto placed = decide_all(request);
     if (!placed) return fail(Errc::no_capacity, failure_message(request));
     return std::move(*placed);
@@ -300,7 +307,7 @@ class PlacementEngine {
   /// Costs one evaluation per GPU: meant for people and tests, not the hot path.
   Explanation explain(const Request& request) {
     Explanation out;
-    out.decision = plan(request);
+    out.decision = probe(request);
     if (auto bad = check(request); !bad) {
       out.decision = bad.error();
       return out;
