@@ -10,7 +10,7 @@ namespace {
 
 GpuOccupancy make_gpu(const char* model, GpuMode mode, OccupancyOptions rules = {}) {
   PhysicalGpu g{
-      *PciAddress::parse("0000:41:00.0"), builtin_catalog().find_model(model).value(), mode, {}};
+      *PciAddress::parse("0000:41:00.0"), builtin_catalog().find_model(model).value(), mode, {}, {}};
   return GpuOccupancy(g, rules);
 }
 
@@ -159,12 +159,12 @@ TEST_CASE("first_fit takes the first GPU in address order and explains refusals"
     gpus.emplace_back(PhysicalGpu{*PciAddress::parse(a),
                                   builtin_catalog().find_model("A16").value(),
                                   GpuMode::equal_size,
-                                  {}});
+                                  {}, {}});
   }
   gpus.emplace_back(PhysicalGpu{*PciAddress::parse("0000:81:00.0"),
                                 builtin_catalog().find_model("L4").value(),
                                 GpuMode::equal_size,
-                                {}});
+                                {}, {}});
   const TypeRef two_q = *builtin_catalog().find_type("A16-2Q");
   const TypeRef four_q = *builtin_catalog().find_type("A16-4Q");
   auto d = first_fit(gpus, two_q);
