@@ -112,6 +112,7 @@ inline Bytes free_framebuffer(const GpuOccupancy& g) {
 
 namespace policies {
 
+/// @p b in MiB, as a double (scores are in MiB).
 inline double mib(Bytes b) {
   return static_cast<double>(b.in_mib());
 }
@@ -153,6 +154,7 @@ class BestFit final : public Policy {
 /// HAMi's GPU score ((req + used) / total) * 10: spread takes the lowest, binpack the highest.
 class Hami final : public Policy {
  public:
+  /// binpack when @p binpack, else spread.
   explicit Hami(bool binpack) : binpack_(binpack) {}
   std::string_view name() const noexcept override { return binpack_ ? "binpack" : "spread"; }
   double score(const Candidate& c) override {
@@ -191,6 +193,7 @@ class GpuClustering final : public Policy {
 /// FGD's random baseline: uniform over the eligible GPUs.
 class Random final : public Policy {
  public:
+  /// Draws from a generator seeded with @p seed.
   explicit Random(std::uint64_t seed) : rng_(seed) {}
   std::string_view name() const noexcept override { return "random"; }
   bool randomized() const noexcept override { return true; }
@@ -212,6 +215,7 @@ class Random final : public Policy {
 /// plus the framebuffer lost to rounding a requirement up to the type.
 class FragmentationAware final : public Policy {
  public:
+  /// Weights from @p o.popularity (learnt when empty or when @p o.learn).
   explicit FragmentationAware(const PolicyOptions& o)
       : learn_(o.learn || o.popularity.empty()),
         half_life_(std::max<std::uint32_t>(1, o.half_life)) {
@@ -320,6 +324,7 @@ class FragmentationAware final : public Policy {
 /// A policy made from a scoring function (what the C ABI's callback policy wraps).
 class Scoring final : public Policy {
  public:
+  /// Policy @p name scoring with @p fn.
   Scoring(std::string name, std::function<double(const Candidate&)> fn, bool placement_sensitive)
       : name_(std::move(name)), fn_(std::move(fn)), placement_sensitive_(placement_sensitive) {}
   std::string_view name() const noexcept override { return name_; }
