@@ -343,6 +343,22 @@ class PlacementEngine {
     return out;
   }
 
+  /// The type @p request would use on GPU @p g in its current mode (the named type if it is
+  /// of g's model, else the smallest meeting the requirement), or null when none.
+  [[nodiscard]] const VgpuType* type_for(const Request& request, GpuIndex g) const {
+    const auto& pg = gpus_[g].occ.gpu();
+    for (const auto& c : candidates(request))
+      if (c.model == pg.model.get() && c.mode == pg.mode) return c.type;
+    return nullptr;
+  }
+
+  /// Why @p request's constraints (and its owner's anti-affinity) rule GPU @p g out, or an
+  /// empty string when they do not.
+  [[nodiscard]] std::string exclusion(GpuIndex g, const Request& request) {
+    const OwnerScope owner(*this, request.owner);
+    return filter_reason(g, request.constraints, {});
+  }
+
   // ---- queries (what NVML and sysfs answer) ---------------------------------------------
 
   /// Types GPU @p g supports in its current mode.
