@@ -58,13 +58,14 @@ TEST_CASE("vgpuctl create places several requests on the simulated host", "[cli]
   std::map<std::string, int> per_gpu;
   for (const auto& v : created)
     ++per_gpu[v["gpu"].get<std::string>()];
-  CHECK(per_gpu["0000:41:00.0"] == 4);  // first fit: fill the first A16 GPU (4x 4 GiB)
+  CHECK(per_gpu["0000:41:00.0"] ==
+        4);  // the default policy packs: fill the first A16 GPU (4x 4 GiB)
   CHECK(per_gpu["0000:42:00.0"] == 2);
   CHECK(per_gpu["0000:45:00.0"] == 3);
   CHECK(created[10]["placement"] == 4);  // second 3g.40gb GPU instance starts at slice 4
   auto human = vgpuctl("create --type A16-2Q --count 2 --owner vm-9");
   CHECK(human.code == 0);
-  CHECK_THAT(human.out, Catch::Contains("created 2 vGPU(s)") && Catch::Contains("2xA16-2Q"));
+  CHECK_THAT(human.out, Catch::Contains("created 2 vGPU(s)") && Catch::Contains("1xA16-2Q"));
 }
 
 TEST_CASE("vgpuctl types shows the catalog and what is creatable", "[cli]") {
@@ -91,7 +92,7 @@ TEST_CASE("vgpuctl keeps state in a host file with --save", "[cli]") {
   CHECK(full.code == 1);  // all-or-nothing: the second L4-24Q has no room
   CHECK_THAT(full.err, Catch::Contains("request 2 of 2 (L4-24Q)") &&
                            Catch::Contains("destroyed again") &&
-                           Catch::Contains("no GPU can host L4-24Q"));
+                           Catch::Contains("no room for 1 x L4-24Q"));
   CHECK(vgpuctl("--host " + host.string() + " --json list").out.find("L4-24Q") ==
         std::string::npos);
   auto gone =
@@ -114,7 +115,7 @@ TEST_CASE("vgpuctl names bad input on stderr with documented exit codes", "[cli]
   const std::vector<Case> cases = {
       {"create --type A16-3Q",
        "vgpuctl: error: --type: unknown vGPU type 'A16-3Q'; types of that model:", 1},
-      {"create --type A16-16Q --count 5", "no GPU can host A16-16Q", 1},
+      {"create --type A16-16Q --count 5", "no room for 1 x A16-16Q", 1},
       {"create --type A16-2Q --gpu 0000:41:00", "vgpuctl: error: --gpu: invalid PCI address", 2},
       {"create --type A16-2Q --uuid xyz", "vgpuctl: error: --uuid: invalid UUID 'xyz'", 2},
       {"create --type A16-2Q --count 2 --uuid 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01",
@@ -144,4 +145,116 @@ TEST_CASE("vgpuctl names bad input on stderr with documented exit codes", "[cli]
   CHECK(vgpuctl("gpus --json").code == 0);  // global options may follow the command
   CHECK(vgpuctl("--help").code == 0);
   CHECK_THAT(vgpuctl("--version").out, Catch::StartsWith("vgpuctl "));
+}
+
+namespace {
+
+// A temporary file that is removed when the test ends.
+struct TempFile {
+  std::filesystem::path path;
+  TempFile(const std::string& name, const std::string& text)
+      : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+    std::ofstream(path) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path); }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+};
+
+}  // namespace
+
+TEST_CASE("vgpuctl explain says why each GPU is or is not eligible", "[cli]") {
+  TempFile host("vgpuctl-explain-host",
+                R"({"gpus": [{"model": "A16", "count": 2}],
+                    "vgpus": [{"uuid": "3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01", "type": "A16-2Q",
+                               "gpu": "0000:41:00.0", "placement": 0}]})");
+  auto r = vgpuctl("--host " + host.path.string() + " explain --type A16-4Q");
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out,
+             Catch::Contains("decision: A16-4Q on GPU 0000:42:00.0 at placement 0") &&
+                 Catch::Contains("holds A16-2Q vGPUs (equal-size mode); A16-4Q cannot join"));
+  auto j = vgpuctl("--host " + host.path.string() + " --json explain --type A16-2Q");
+  auto doc = nlohmann::json::parse(j.out);
+  CHECK(doc["decision"][0]["gpu"] == "0000:41:00.0");  // packs onto the GPU holding 2Q
+  CHECK(doc["gpus"].size() == 2);
+  auto spread = vgpuctl("--host " + host.path.string() +
+                        " --policy breadth-first --json explain "
+                        "--type A16-2Q");
+  CHECK(nlohmann::json::parse(spread.out)["decision"][0]["gpu"] == "0000:42:00.0");
+  auto refused =
+      vgpuctl("--host " + host.path.string() + " explain --type A16-16Q --deny-gpu 0000:42:00.0");
+  CHECK(refused.code == 1);
+  CHECK_THAT(refused.out, Catch::Contains("decision: refused") && Catch::Contains("denied"));
+  auto need =
+      vgpuctl("--host " + host.path.string() + " --json explain --min-framebuffer 3GiB --series Q");
+  CHECK(nlohmann::json::parse(need.out)["decision"][0]["type"] == "A16-4Q");
+}
+
+TEST_CASE("vgpuctl plan places a batch, largest first, and commits only when asked", "[cli]") {
+  TempFile host("vgpuctl-plan-host", R"({"gpus": [{"model": "A16", "count": 3}]})");
+  TempFile plan("vgpuctl-plan.json", R"({"requests": [
+      {"type": "A16-2Q", "count": 2, "owner": "vm-1"},
+      {"type": "A16-16Q"},
+      {"type": "A16-8Q", "count": 2, "owner": "vm-2"}]})");
+  const std::string base = "--host " + host.path.string() + " ";
+  auto r = vgpuctl(base + "--json plan " + plan.path.string());
+  CHECK(r.code == 1);  // one request does not fit
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["placed"] == 2);
+  CHECK(doc["refused"] == 1);
+  CHECK(doc["committed"] == false);
+  // Largest first: 16Q and the two 8Q take the three GPUs; the VM's two 2Q (each on its own
+  // GPU) no longer fit.
+  CHECK(doc["requests"][1]["vgpus"][0]["type"] == "A16-16Q");
+  CHECK(doc["requests"][2]["vgpus"].size() == 2);
+  CHECK_THAT(doc["requests"][0]["error"].get<std::string>(),
+             Catch::Contains("no room for 2 x A16-2Q on one host"));
+  CHECK_THAT(vgpuctl(base + "list").out, Catch::Contains("no vGPUs"));  // plan only
+  auto human = vgpuctl(base + "plan --in-order " + plan.path.string());
+  CHECK_THAT(human.out, Catch::Contains("in file order") && Catch::Contains("refused"));
+  auto done = vgpuctl(base + "plan --commit --save " + plan.path.string());
+  CHECK(done.code == 1);
+  CHECK_THAT(done.out, Catch::Contains("created 3 vGPU(s)"));
+  CHECK_THAT(vgpuctl(base + "list").out, Catch::Contains("A16-16Q") && Catch::Contains("vm-2"));
+
+  TempFile typo("vgpuctl-plan-typo.json", R"([{"type": "A16-2Q", "cuont": 2}])");
+  auto bad = vgpuctl(base + "plan " + typo.path.string());
+  CHECK(bad.code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("[0].cuont: unknown key"));
+  TempFile both("vgpuctl-plan-both.json", R"([{"type": "A16-2Q", "min_framebuffer": "2GiB"}])");
+  CHECK_THAT(vgpuctl(base + "plan " + both.path.string()).err,
+             Catch::Contains("give either a type or requirements"));
+  CHECK(vgpuctl(base + "plan /nonexistent/plan.json").code == 2);
+}
+
+TEST_CASE("vgpuctl defrag --plan frees GPUs without moving anything", "[cli]") {
+  TempFile host("vgpuctl-defrag-host",
+                R"({"gpus": [{"model": "A16", "count": 3}],
+                    "vgpus": [{"uuid": "00000000-0000-4000-8000-000000000001", "type": "A16-2Q",
+                               "gpu": "0000:41:00.0", "placement": 0},
+                              {"uuid": "00000000-0000-4000-8000-000000000002", "type": "A16-2Q",
+                               "gpu": "0000:42:00.0", "placement": 0},
+                              {"uuid": "00000000-0000-4000-8000-000000000003", "type": "A16-4Q",
+                               "gpu": "0000:43:00.0", "placement": 0}]})");
+  const std::string base = "--host " + host.path.string() + " ";
+  auto r = vgpuctl(base + "--json defrag --plan");
+  REQUIRE(r.code == 0);
+  auto doc = nlohmann::json::parse(r.out);
+  CHECK(doc["moves"].size() == 1);
+  CHECK(doc["gpus_freed"] == 1);
+  auto room = vgpuctl(base + "defrag --plan --for-type A16-16Q");
+  CHECK(room.code == 0);
+  CHECK_THAT(room.out, Catch::Contains("make room for A16-16Q"));
+  CHECK(vgpuctl(base + "defrag").code == 2);
+  CHECK(vgpuctl(base + "defrag --plan --budget 0").code == 2);
+  auto none = vgpuctl(base + "defrag --plan --budget 1 --for-type L4-24Q");
+  CHECK(none.code == 1);
+  CHECK_THAT(none.err, Catch::Contains("no plan of at most 1 migrations"));
+}
+
+TEST_CASE("vgpuctl refuses an unknown policy instead of falling back", "[cli]") {
+  auto r = vgpuctl("--policy spreed gpus");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Contains("unknown placement policy 'spreed'") &&
+                        Catch::Contains("breadth-first"));
 }

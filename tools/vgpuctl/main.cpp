@@ -15,7 +15,10 @@
 #include "table.hpp"
 #include "vgpu/catalog_io.hpp"
 #include "vgpu/host.hpp"
-#include "vgpu/placement/first_fit.hpp"
+#include "vgpu/placement/batch.hpp"
+#include "vgpu/placement/defrag.hpp"
+#include "vgpu/placement/engine.hpp"
+#include "vgpu/placement/request_file.hpp"
 #include "vgpu/sys/backend.hpp"
 #include "vgpu/version.hpp"
 
@@ -62,24 +65,32 @@ struct Options {
   std::vector<std::string> catalogs;
   bool replace_catalog = false;
   bool json = false;
+  std::string policy = "fragmentation-aware";
 };
 
-// Everything a command works on: the catalog, the host's backend and per-GPU occupancy.
+// Everything a command works on: the catalog, the host's backend and the placement engine
+// that mirrors what the backend holds.
 struct Session {
   vgpu::TypeCatalog catalog;
   std::unique_ptr<vgpu::sys::Backend> backend;
-  std::vector<vgpu::GpuOccupancy> gpus;
+  vgpu::PlacementEngine engine;
   std::vector<vgpu::VgpuInstance> instances;
 
-  vgpu::GpuOccupancy* find_gpu(const vgpu::PciAddress& a) {
-    for (auto& g : gpus)
-      if (g.gpu().address == a) return &g;
-    return nullptr;
+  vgpu::Result<vgpu::GpuIndex> find_gpu(std::string_view text, std::string_view flag) const {
+    auto a = vgpu::PciAddress::parse(text);
+    if (!a) return a.error().with_context(flag);
+    auto g = engine.find_gpu(*a);
+    if (!g)
+      return vgpu::fail(vgpu::Errc::not_found, std::string(flag) + ": no GPU " + a->to_string() +
+                                                   " on this host (`vgpuctl gpus` lists them)");
+    return *g;
   }
 };
 
 vgpu::Result<Session> open_session(const Options& o) {
-  Session s{vgpu::builtin_catalog(), nullptr, {}, {}};
+  auto policy = vgpu::make_policy(o.policy);
+  if (!policy) return policy.error().with_context("--policy");
+  Session s{vgpu::builtin_catalog(), nullptr, vgpu::PlacementEngine(*policy), {}};
   for (const auto& path : o.catalogs) {
     auto ok = vgpu::load_catalog_path(
         s.catalog, path,
@@ -103,17 +114,21 @@ vgpu::Result<Session> open_session(const Options& o) {
   auto gpus = s.backend->gpus();
   if (!gpus) return gpus.error();
   for (const auto& g : *gpus)
-    s.gpus.emplace_back(g);
+    if (auto added = s.engine.add_gpu(g); !added) return added.error();
   auto instances = s.backend->instances();
   if (!instances) return instances.error();
   s.instances = std::move(*instances);
   for (const auto& v : s.instances) {
-    auto* g = s.find_gpu(v.gpu);
-    const vgpu::VgpuType* t = g ? g->gpu().model->find_type(v.type_name) : nullptr;
+    auto g = s.engine.find_gpu(v.gpu);
+    const auto& model = g ? s.engine.gpu(*g).gpu().model : nullptr;
+    const vgpu::VgpuType* t = model ? model->find_type(v.type_name) : nullptr;
     if (!t)
       return vgpu::fail(vgpu::Errc::internal, "backend reports vGPU " + v.uuid.to_string() +
                                                   " on an unknown GPU or type");
-    if (auto ok = g->add(v.uuid, *t, v.placement); !ok) return ok.error();
+    if (auto ok = s.engine.commit(vgpu::Placement{*g, vgpu::TypeRef{model, t}, v.placement, 0},
+                                  v.uuid, v.owner);
+        !ok)
+      return ok.error();
   }
   return s;
 }
@@ -146,10 +161,19 @@ json instance_json(const vgpu::VgpuInstance& v) {
   return j;
 }
 
+// The engine's GPUs, in index order (PCI address order on one host).
+std::vector<const vgpu::GpuOccupancy*> all_gpus(const Session& s) {
+  std::vector<const vgpu::GpuOccupancy*> out;
+  for (vgpu::GpuIndex g = 0; g < s.engine.gpu_count(); ++g)
+    out.push_back(&s.engine.gpu(g));
+  return out;
+}
+
 void print_gpus(const Session& s, bool as_json) {
   if (as_json) {
     json out = json::array();
-    for (const auto& g : s.gpus) {
+    for (const auto* gp : all_gpus(s)) {
+      const auto& g = *gp;
       json j = {{"address", g.gpu().address.to_string()},
                 {"model", g.gpu().model->name},
                 {"mode", std::string(vgpu::to_string(g.gpu().mode))},
@@ -157,13 +181,15 @@ void print_gpus(const Session& s, bool as_json) {
                 {"used_mib", g.used_framebuffer().in_mib()},
                 {"vgpus", g.occupants().size()}};
       if (g.gpu().numa_node) j["numa_node"] = *g.gpu().numa_node;
+      if (!g.gpu().pci_root.empty()) j["pci_root"] = g.gpu().pci_root;
       out.push_back(std::move(j));
     }
     print_json(out);
     return;
   }
   vgpuctl::Table t({"ADDRESS", "MODEL", "MODE", "FRAMEBUFFER", "USED", "VGPUS", "TYPES"});
-  for (const auto& g : s.gpus) {
+  for (const auto* gp : all_gpus(s)) {
+    const auto& g = *gp;
     std::map<std::string, int> counts;
     for (const auto& o : g.occupants())
       ++counts[o.type->name];
@@ -181,17 +207,11 @@ void print_gpus(const Session& s, bool as_json) {
 int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool creatable, bool all) {
   std::vector<const vgpu::GpuOccupancy*> targets;
   if (!gpu_text.empty()) {
-    auto a = vgpu::PciAddress::parse(gpu_text);
-    if (!a) return report(a.error().with_context("--gpu"));
-    auto* g = s.find_gpu(*a);
-    if (!g)
-      return report(vgpu::fail(
-          vgpu::Errc::not_found,
-          "--gpu: no GPU " + a->to_string() + " on this host (`vgpuctl gpus` lists them)"));
-    targets.push_back(g);
+    auto g = s.find_gpu(gpu_text, "--gpu");
+    if (!g) return report(g.error());
+    targets.push_back(&s.engine.gpu(*g));
   } else {
-    for (const auto& g : s.gpus)
-      targets.push_back(&g);
+    targets = all_gpus(s);
   }
   json out = json::array();
   vgpuctl::Table table(
@@ -251,13 +271,133 @@ int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool cr
   return exit_ok;
 }
 
-struct CreateArgs {
+// What to place, as the create, explain and defrag commands take it on the command line.
+struct RequestArgs {
   std::vector<std::string> types;
   std::vector<unsigned> counts;
-  std::string gpu;
-  std::string uuid;
+  std::string min_framebuffer;
+  std::optional<unsigned> min_heads;
+  std::string min_resolution;
+  std::string series;
+  std::vector<std::string> gpus;
+  std::vector<std::string> deny_gpus;
+  std::optional<unsigned> numa_node;
+  std::string affinity;
   std::optional<unsigned> placement;
   std::string owner;
+};
+
+void add_request_options(CLI::App* cmd, RequestArgs& a, bool many_types) {
+  auto* type = cmd->add_option(
+      "--type", a.types,
+      many_types ? "vGPU type, e.g. A16-2Q (repeatable)" : "vGPU type, e.g. A16-2Q");
+  if (!many_types) type->expected(1);
+  cmd->add_option("--count", a.counts,
+                  many_types ? "How many: once for all types, or once per --type" : "How many");
+  cmd->add_option("--min-framebuffer", a.min_framebuffer,
+                  "Instead of --type: the smallest type with at least this framebuffer, e.g. 3GiB");
+  cmd->add_option("--min-heads", a.min_heads, "With --min-framebuffer: at least this many heads");
+  cmd->add_option("--min-resolution", a.min_resolution,
+                  "With --min-framebuffer: at least this resolution, e.g. 3840x2160");
+  cmd->add_option("--series", a.series, "With --min-framebuffer: only this series (Q, B, A, C)");
+  cmd->add_option("--gpu", a.gpus, "Only on these GPUs (PCI address, repeatable)");
+  cmd->add_option("--deny-gpu", a.deny_gpus, "Never on these GPUs (PCI address, repeatable)");
+  cmd->add_option("--numa-node", a.numa_node, "Only on GPUs of this NUMA node");
+  cmd->add_option(
+      "--affinity", a.affinity,
+      "With --owner: keep the VM's vGPUs on one NUMA node (numa) or PCI root (pci-root)");
+  cmd->add_option("--placement", a.placement, "Start slot (mixed-size or MIG placement ID)");
+  cmd->add_option("--owner", a.owner,
+                  "The VM: its vGPUs are placed all or nothing, each on its own GPU");
+}
+
+// The requests the options describe: with --owner one request per --type (the VM's vGPUs,
+// all or nothing, on distinct GPUs); without, one request per vGPU.
+vgpu::Result<std::vector<vgpu::Request>> build_requests(const Session& s, const RequestArgs& a) {
+  auto bad = [](std::string m) { return vgpu::fail(vgpu::Errc::invalid_argument, std::move(m)); };
+  const bool by_need =
+      !a.min_framebuffer.empty() || a.min_heads || !a.min_resolution.empty() || !a.series.empty();
+  if (a.types.empty() && !by_need)
+    return bad(
+        "say what to place: --type TYPE, or --min-framebuffer SIZE (with --min-heads, "
+        "--min-resolution, --series)");
+  if (!a.types.empty() && by_need)
+    return bad(
+        "give either --type or --min-framebuffer/--min-heads/--min-resolution/--series, "
+        "not both");
+  const std::size_t kinds = by_need ? 1 : a.types.size();
+  if (a.counts.size() > 1 && a.counts.size() != kinds)
+    return bad(
+        fmt::format("--count was given {} times for {} --type options; give it once "
+                    "(applies to every type) or once per --type",
+                    a.counts.size(), kinds));
+  vgpu::Constraints c;
+  for (const auto& text : a.gpus) {
+    auto g = s.find_gpu(text, "--gpu");
+    if (!g) return g.error();
+    c.allowed.push_back(*g);
+  }
+  for (const auto& text : a.deny_gpus) {
+    auto g = s.find_gpu(text, "--deny-gpu");
+    if (!g) return g.error();
+    c.denied.push_back(*g);
+  }
+  c.numa_node = a.numa_node;
+  if (a.placement) c.placement = *a.placement;
+  if (a.affinity == "numa" || a.affinity == "numa-node")
+    c.affinity = vgpu::Affinity::numa_node;
+  else if (a.affinity == "pci-root")
+    c.affinity = vgpu::Affinity::pci_root;
+  else if (!a.affinity.empty() && a.affinity != "none")
+    return bad("--affinity must be none, numa or pci-root, not " +
+               vgpu::detail::quoted(a.affinity));
+  if (!a.affinity.empty() && a.owner.empty())
+    return bad("--affinity groups one VM's vGPUs; give --owner VM too");
+  c.distinct_gpus = !a.owner.empty();
+
+  std::vector<vgpu::Request> out;
+  for (std::size_t i = 0; i < kinds; ++i) {
+    const unsigned n = a.counts.empty() ? 1 : (a.counts.size() == 1 ? a.counts[0] : a.counts[i]);
+    if (n == 0 || n > 4096) return bad("--count must be 1 to 4096");
+    vgpu::Request rq;
+    if (by_need) {
+      if (!a.min_framebuffer.empty()) {
+        auto b = vgpu::Bytes::parse(a.min_framebuffer);
+        if (!b) return b.error().with_context("--min-framebuffer");
+        rq.requirement.min_framebuffer = *b;
+      }
+      rq.requirement.min_heads = a.min_heads.value_or(0);
+      if (!a.min_resolution.empty()) {
+        auto r = vgpu::Resolution::parse(a.min_resolution);
+        if (!r) return r.error().with_context("--min-resolution");
+        rq.requirement.min_resolution = *r;
+      }
+      if (!a.series.empty()) {
+        auto se = vgpu::parse_series(a.series);
+        if (!se) return se.error().with_context("--series");
+        rq.requirement.series = *se;
+      }
+    } else {
+      auto type = s.catalog.find_type(a.types[i]);
+      if (!type) return type.error().with_context("--type");
+      rq.type = *type;
+    }
+    rq.owner = a.owner;
+    rq.constraints = c;
+    if (!a.owner.empty()) {
+      rq.count = n;
+      out.push_back(rq);
+    } else {
+      for (unsigned k = 0; k < n; ++k)
+        out.push_back(rq);
+    }
+  }
+  return out;
+}
+
+struct CreateArgs {
+  RequestArgs request;
+  std::string uuid;
   bool save = false;
 };
 
@@ -273,43 +413,57 @@ vgpu::Result<void> save_if_asked(Session& s, const Options& o, bool save) {
   return vgpu::save_host_description(host, o.host_file);
 }
 
-int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
-  if (a.counts.size() > 1 && a.counts.size() != a.types.size())
-    return report(
-        vgpu::fail(vgpu::Errc::invalid_argument,
-                   fmt::format("--count was given {} times for {} --type options; give it once "
-                               "(applies to every type) or once per --type",
-                               a.counts.size(), a.types.size())));
-  std::vector<vgpu::TypeRef> requests;
-  for (std::size_t i = 0; i < a.types.size(); ++i) {
-    auto type = s.catalog.find_type(a.types[i]);
-    if (!type) return report(type.error().with_context("--type"));
-    const unsigned n = a.counts.empty() ? 1 : (a.counts.size() == 1 ? a.counts[0] : a.counts[i]);
-    if (n == 0 || n > 4096)
-      return report(vgpu::fail(vgpu::Errc::invalid_argument, "--count must be 1 to 4096"));
-    for (unsigned k = 0; k < n; ++k)
-      requests.push_back(*type);
+std::string type_label(const vgpu::Request& rq) {
+  if (rq.type) return rq.type->type->name;
+  std::string need =
+      "framebuffer >= " + std::to_string(rq.requirement.min_framebuffer.in_mib()) + " MiB";
+  if (rq.requirement.min_heads) need += ", heads >= " + std::to_string(rq.requirement.min_heads);
+  if (rq.requirement.series) need += ", series " + vgpu::to_string(*rq.requirement.series);
+  return need;
+}
+
+// Creates the vGPUs of @p placed through the backend and records them in the engine. On
+// failure destroys what it created and returns the error.
+vgpu::Result<std::vector<vgpu::VgpuInstance>> create_all(
+    Session& s, const std::vector<std::pair<vgpu::Uuid, vgpu::Placement>>& placed,
+    const std::string& owner) {
+  std::vector<vgpu::VgpuInstance> made;
+  for (const auto& [uuid, where] : placed) {
+    auto v = s.backend->create({uuid, s.engine.gpu(where.gpu).gpu().address, where.type.type->name,
+                                where.placement, owner});
+    if (v) {
+      if (auto ok = s.engine.commit(where, uuid, owner); ok) {
+        made.push_back(*v);
+        continue;
+      } else {
+        (void)s.backend->destroy(uuid);
+        v = ok.error();
+      }
+    }
+    for (const auto& m : made) {
+      (void)s.backend->destroy(m.uuid);
+      (void)s.engine.destroy(m.uuid);
+    }
+    return v.error();
   }
-  if ((!a.uuid.empty() || a.placement) && requests.size() != 1)
+  return made;
+}
+
+int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
+  auto requests = build_requests(s, a.request);
+  if (!requests) return report(requests.error());
+  std::size_t total = 0;
+  for (const auto& rq : *requests)
+    total += rq.count;
+  if ((!a.uuid.empty() || a.request.placement) && total != 1)
     return report(vgpu::fail(
         vgpu::Errc::invalid_argument,
         "--uuid and --placement name one vGPU; use them with a single --type and no --count"));
-  vgpu::PlacementConstraints constraints;
-  if (!a.gpu.empty()) {
-    auto addr = vgpu::PciAddress::parse(a.gpu);
-    if (!addr) return report(addr.error().with_context("--gpu"));
-    if (!s.find_gpu(*addr))
-      return report(vgpu::fail(
-          vgpu::Errc::not_found,
-          "--gpu: no GPU " + addr->to_string() + " on this host (`vgpuctl gpus` lists them)"));
-    constraints.gpu = *addr;
-  }
-  if (a.placement) constraints.placement = *a.placement;
-  std::optional<vgpu::Uuid> fixed_uuid;
+  std::vector<vgpu::Uuid> fixed;
   if (!a.uuid.empty()) {
     auto u = vgpu::Uuid::parse(a.uuid);
     if (!u) return report(u.error().with_context("--uuid"));
-    fixed_uuid = *u;
+    fixed.push_back(*u);
   }
   if (a.save && o.host_file.empty())
     return report(vgpu::fail(vgpu::Errc::invalid_argument,
@@ -319,28 +473,34 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
   auto roll_back = [&] {
     for (const auto& v : created) {
       (void)s.backend->destroy(v.uuid);
-      (void)s.find_gpu(v.gpu)->remove(v.uuid);
+      (void)s.engine.destroy(v.uuid);
     }
   };
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    const auto& type = requests[i];
-    auto decision = vgpu::first_fit(s.gpus, type, constraints);
-    vgpu::Result<vgpu::VgpuInstance> made =
-        decision ? s.backend->create({fixed_uuid.value_or(vgpu::Uuid::generate()), decision->gpu,
-                                      type.type->name, decision->placement, a.owner})
-                 : vgpu::Result<vgpu::VgpuInstance>(decision.error());
+  for (std::size_t i = 0; i < requests->size(); ++i) {
+    const auto& rq = (*requests)[i];
+    vgpu::Result<std::vector<vgpu::VgpuInstance>> made = vgpu::fail(vgpu::Errc::internal, "");
+    if (!fixed.empty() && s.engine.gpu_of(fixed.front()))
+      made = vgpu::fail(vgpu::Errc::conflict,
+                        "vGPU " + fixed.front().to_string() + " already exists (`vgpuctl list`)");
+    else if (auto plan = s.engine.plan(rq); !plan)
+      made = plan.error();
+    else {
+      std::vector<std::pair<vgpu::Uuid, vgpu::Placement>> placed;
+      for (const auto& p : *plan)
+        placed.emplace_back(fixed.empty() ? vgpu::Uuid::generate() : fixed.front(), p);
+      made = create_all(s, placed, rq.owner);
+    }
     if (!made) {
       roll_back();
-      std::string what = requests.size() == 1 ? ""
-                                              : fmt::format("request {} of {} ({}): ", i + 1,
-                                                            requests.size(), type.type->name);
+      std::string what = requests->size() == 1 ? ""
+                                               : fmt::format("request {} of {} ({}): ", i + 1,
+                                                             requests->size(), type_label(rq));
       if (!created.empty())
         what +=
             fmt::format("(the {} vGPU(s) created before it were destroyed again) ", created.size());
       return report(vgpu::Error(made.error().code(), what + made.error().message()));
     }
-    (void)vgpu::commit(s.gpus, *decision, made->uuid);
-    created.push_back(*made);
+    created.insert(created.end(), made->begin(), made->end());
   }
   if (auto ok = save_if_asked(s, o, a.save); !ok) {
     roll_back();
@@ -350,13 +510,14 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
     json out = json::array();
     for (const auto& v : created)
       out.push_back(instance_json(v));
-    print_json(json{{"created", out}});
+    print_json(json{{"created", out}, {"policy", std::string(s.engine.policy().name())}});
     return exit_ok;
   }
   vgpuctl::Table t({"UUID", "TYPE", "GPU", "PLACEMENT"});
   for (const auto& v : created)
     t.add({v.uuid.to_string(), v.type_name, v.gpu.to_string(), std::to_string(v.placement)});
-  std::printf("created %zu vGPU(s):\n", created.size());
+  std::printf("created %zu vGPU(s) (policy %s):\n", created.size(),
+              std::string(s.engine.policy().name()).c_str());
   t.print(stdout);
   std::printf("\n");
   print_gpus(s, false);
@@ -364,6 +525,236 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
     std::printf(
         "\n(built-in simulated host: state lasts this invocation; use --host FILE --save to keep "
         "it)\n");
+  return exit_ok;
+}
+
+json placement_json(const Session& s, const vgpu::Placement& p) {
+  return json{{"gpu", s.engine.gpu_name(p.gpu)},
+              {"type", p.type.type->name},
+              {"placement", p.placement},
+              {"score", p.score}};
+}
+
+std::string score_text(double v) {
+  return fmt::format("{:.6g}", v);
+}
+
+int cmd_explain(Session& s, const Options& o, const RequestArgs& a) {
+  auto requests = build_requests(s, a);
+  if (!requests) return report(requests.error());
+  if (requests->size() != 1)
+    return report(vgpu::fail(vgpu::Errc::invalid_argument,
+                             "explain takes one request: one --type (with --count only together "
+                             "with --owner)"));
+  const auto& rq = requests->front();
+  auto x = s.engine.explain(rq);
+  if (o.json) {
+    json gpus = json::array();
+    for (const auto& v : x.gpus) {
+      json j = {{"gpu", s.engine.gpu_name(v.gpu)}, {"eligible", v.eligible}};
+      if (v.type) j["type"] = v.type->name;
+      if (v.eligible) {
+        j["placement"] = v.placement;
+        j["score"] = v.score;
+      } else {
+        j["reason"] = v.reason;
+      }
+      gpus.push_back(std::move(j));
+    }
+    json decision;
+    if (x.decision) {
+      decision = json::array();
+      for (const auto& p : *x.decision)
+        decision.push_back(placement_json(s, p));
+    } else {
+      decision = json{{"error", x.decision.error().message()}};
+    }
+    print_json(json{{"policy", std::string(s.engine.policy().name())},
+                    {"request", type_label(rq)},
+                    {"count", rq.count},
+                    {"decision", decision},
+                    {"gpus", gpus}});
+  } else {
+    std::printf("policy %s, request %u x %s\n", std::string(s.engine.policy().name()).c_str(),
+                rq.count, type_label(rq).c_str());
+    if (x.decision) {
+      for (const auto& p : *x.decision)
+        std::printf("decision: %s on GPU %s at placement %u (score %s)\n",
+                    p.type.type->name.c_str(), s.engine.gpu_name(p.gpu).c_str(), p.placement,
+                    score_text(p.score).c_str());
+    } else {
+      std::printf("decision: refused\n");
+    }
+    std::printf("\n");
+    vgpuctl::Table t({"GPU", "TYPE", "ELIGIBLE", "PLACEMENT", "SCORE", "REASON"});
+    for (const auto& v : x.gpus)
+      t.add({s.engine.gpu_name(v.gpu), v.type ? v.type->name : "-", v.eligible ? "yes" : "no",
+             v.eligible ? std::to_string(v.placement) : "-", v.eligible ? score_text(v.score) : "-",
+             v.eligible ? "" : v.reason});
+    t.print(stdout);
+    std::printf("\nlowest score wins; ties go to the lowest GPU (docs/policies.md)\n");
+  }
+  return x.decision ? exit_ok : exit_refused;
+}
+
+struct PlanArgs {
+  std::string file;
+  bool in_order = false;
+  bool commit = false;
+  bool save = false;
+};
+
+int cmd_plan(Session& s, const Options& o, const PlanArgs& a) {
+  auto requests = vgpu::load_requests(a.file, s.catalog, s.engine);
+  if (!requests) {
+    // A missing or malformed request file is bad input, like a bad --host file.
+    report(requests.error());
+    return requests.error().code() == vgpu::Errc::io_error ? exit_internal : exit_bad_input;
+  }
+  if (a.save && !a.commit)
+    return report(vgpu::fail(vgpu::Errc::invalid_argument, "--save needs --commit"));
+  if (a.save && o.host_file.empty())
+    return report(vgpu::fail(vgpu::Errc::invalid_argument,
+                             "--save writes the --host file back; give --host FILE"));
+  const auto plan = vgpu::plan_batch(s.engine, *requests, {!a.in_order});
+  std::size_t created = 0;
+  if (a.commit) {
+    std::vector<vgpu::Uuid> done;
+    for (std::size_t i : plan.order) {
+      if (!plan.items[i].result) continue;
+      auto made = create_all(s, *plan.items[i].result, (*requests)[i].owner);
+      if (!made) {
+        for (const auto& u : done) {
+          (void)s.backend->destroy(u);
+          (void)s.engine.destroy(u);
+        }
+        return report(made.error().with_context(
+            fmt::format("request {} (the {} vGPU(s) created before it were destroyed again)", i + 1,
+                        done.size())));
+      }
+      for (const auto& v : *made)
+        done.push_back(v.uuid);
+    }
+    created = done.size();
+    if (auto ok = save_if_asked(s, o, a.save); !ok) {
+      for (const auto& u : done) {
+        (void)s.backend->destroy(u);
+        (void)s.engine.destroy(u);
+      }
+      return report(ok.error());
+    }
+  }
+  if (o.json) {
+    json items = json::array();
+    for (std::size_t i = 0; i < requests->size(); ++i) {
+      json j = {{"request", i + 1},
+                {"what", type_label((*requests)[i])},
+                {"count", (*requests)[i].count}};
+      if (plan.items[i].result) {
+        json vgpus = json::array();
+        for (const auto& [uuid, p] : *plan.items[i].result) {
+          json v = placement_json(s, p);
+          v["uuid"] = uuid.to_string();
+          vgpus.push_back(std::move(v));
+        }
+        j["vgpus"] = vgpus;
+      } else {
+        j["error"] = plan.items[i].result.error().message();
+      }
+      items.push_back(std::move(j));
+    }
+    print_json(json{{"policy", std::string(s.engine.policy().name())},
+                    {"placed", plan.placed},
+                    {"refused", plan.refused},
+                    {"committed", a.commit},
+                    {"requests", items}});
+  } else {
+    vgpuctl::Table t({"#", "REQUEST", "RESULT", "GPU", "TYPE", "PLACEMENT"});
+    for (std::size_t i = 0; i < requests->size(); ++i) {
+      const auto& rq = (*requests)[i];
+      const std::string what = fmt::format("{} x {}", rq.count, type_label(rq));
+      if (!plan.items[i].result) {
+        t.add({std::to_string(i + 1), what, "refused", "-", "-", "-"});
+        continue;
+      }
+      for (const auto& [uuid, p] : *plan.items[i].result)
+        t.add({std::to_string(i + 1), what, "placed", s.engine.gpu_name(p.gpu), p.type.type->name,
+               std::to_string(p.placement)});
+    }
+    t.print(stdout);
+    std::printf("\n%zu placed, %zu refused (policy %s, %s)\n", plan.placed, plan.refused,
+                std::string(s.engine.policy().name()).c_str(),
+                a.in_order ? "in file order" : "largest first");
+    for (std::size_t i = 0; i < requests->size(); ++i)
+      if (!plan.items[i].result)
+        std::printf("\nrequest %zu: %s\n", i + 1, plan.items[i].result.error().message().c_str());
+    if (a.commit)
+      std::printf("\ncreated %zu vGPU(s)\n", created);
+    else
+      std::printf("\nnothing was created (plan only); add --commit to create them\n");
+  }
+  return plan.refused ? exit_refused : exit_ok;
+}
+
+struct DefragArgs {
+  bool plan = false;
+  std::size_t budget = 16;
+  std::string for_type;
+};
+
+int cmd_defrag(Session& s, const Options& o, const DefragArgs& a) {
+  if (!a.plan)
+    return report(vgpu::fail(vgpu::Errc::invalid_argument,
+                             "vgpuctl defrag only plans (give --plan): live migration is the "
+                             "hypervisor's job; apply the moves it prints with your VMM"));
+  vgpu::DefragOptions opts;
+  opts.budget = a.budget;
+  if (!a.for_type.empty()) {
+    auto t = s.catalog.find_type(a.for_type);
+    if (!t) return report(t.error().with_context("--for-type"));
+    opts.make_room_for = vgpu::Request::of(*t);
+  }
+  auto plan = vgpu::plan_defrag(s.engine, opts);
+  if (!plan) return report(plan.error());
+  auto type_of = [&](const vgpu::Move& m) {
+    for (const auto& o2 : s.engine.gpu(m.from).occupants())
+      if (o2.uuid == m.uuid) return o2.type->name;
+    return std::string("?");
+  };
+  if (o.json) {
+    json moves = json::array();
+    for (const auto& m : plan->moves)
+      moves.push_back(json{{"uuid", m.uuid.to_string()},
+                           {"type", type_of(m)},
+                           {"from", s.engine.gpu_name(m.from)},
+                           {"to", s.engine.gpu_name(m.to)},
+                           {"placement", m.placement}});
+    json out = {{"moves", moves}, {"gpus_freed", plan->gpus_freed}, {"budget", a.budget}};
+    if (opts.make_room_for) {
+      out["for_type"] = opts.make_room_for->type->type->name;
+      out["makes_room"] = plan->makes_room;
+    }
+    print_json(out);
+    return exit_ok;
+  }
+  if (plan->moves.empty()) {
+    std::printf(opts.make_room_for ? "%s fits already; no migration needed\n"
+                                   : "no migration within the budget frees a GPU%s\n",
+                opts.make_room_for ? opts.make_room_for->type->type->name.c_str() : "");
+    return exit_ok;
+  }
+  vgpuctl::Table t({"STEP", "UUID", "TYPE", "FROM", "TO", "PLACEMENT"});
+  std::size_t step = 0;
+  for (const auto& m : plan->moves)
+    t.add({std::to_string(++step), m.uuid.to_string(), type_of(m), s.engine.gpu_name(m.from),
+           s.engine.gpu_name(m.to), std::to_string(m.placement)});
+  t.print(stdout);
+  if (opts.make_room_for)
+    std::printf("\n%zu migration(s) make room for %s (plan only: nothing was moved)\n",
+                plan->moves.size(), opts.make_room_for->type->type->name.c_str());
+  else
+    std::printf("\n%zu migration(s) free %zu GPU(s) (plan only: nothing was moved)\n",
+                plan->moves.size(), plan->gpus_freed);
   return exit_ok;
 }
 
@@ -418,6 +809,9 @@ int main(int argc, char** argv) {
   app.add_flag("--replace-catalog", o.replace_catalog,
                "Let --catalog files replace built-in models of the same name");
   app.add_flag("--json", o.json, "Machine-readable JSON output");
+  app.add_option("--policy", o.policy,
+                 "Placement policy: fragmentation-aware (default), best-fit, depth-first, "
+                 "breadth-first, binpack, spread, gpu-packing, gpu-clustering, first-fit, random");
 
   auto* gpus_cmd = app.add_subcommand("gpus", "List the host's physical GPUs");
   std::string types_gpu;
@@ -429,15 +823,29 @@ int main(int argc, char** argv) {
   types_cmd->add_flag("--all", all, "Every type in the catalog, not only the host's GPU models");
   CreateArgs ca;
   auto* create_cmd =
-      app.add_subcommand("create", "Create vGPUs (first GPU that fits, in PCI address order)");
-  create_cmd->add_option("--type", ca.types, "vGPU type, e.g. A16-2Q (repeatable)")->required();
-  create_cmd->add_option("--count", ca.counts, "How many: once for all types, or once per --type");
-  create_cmd->add_option("--gpu", ca.gpu, "Only on this GPU (PCI address)");
+      app.add_subcommand("create", "Create vGPUs where the placement policy (--policy) says");
+  add_request_options(create_cmd, ca.request, true);
   create_cmd->add_option("--uuid", ca.uuid, "UUID for the new vGPU (default: random)");
-  create_cmd->add_option("--placement", ca.placement,
-                         "Start slot (mixed-size or MIG placement ID)");
-  create_cmd->add_option("--owner", ca.owner, "Owner to record, e.g. the VM name");
   create_cmd->add_flag("--save", ca.save, "Write the result back to the --host file");
+  RequestArgs ea;
+  auto* explain_cmd = app.add_subcommand(
+      "explain", "Show where a request would go and why each GPU would or would not take it");
+  add_request_options(explain_cmd, ea, false);
+  PlanArgs pa;
+  auto* plan_cmd =
+      app.add_subcommand("plan", "Plan a batch of requests from a JSON file (docs/policies.md)");
+  plan_cmd->add_option("file", pa.file, "Request file")->required();
+  plan_cmd->add_flag("--in-order", pa.in_order, "Plan in file order, not largest first");
+  plan_cmd->add_flag("--commit", pa.commit, "Create the placed vGPUs (default: plan only)");
+  plan_cmd->add_flag("--save", pa.save, "With --commit: write the result to the --host file");
+  DefragArgs da;
+  auto* defrag_cmd = app.add_subcommand(
+      "defrag", "Plan live migrations that free whole GPUs or make room for a type");
+  defrag_cmd->add_flag("--plan", da.plan, "Print the plan (the only mode: nothing is moved)");
+  defrag_cmd->add_option("--budget", da.budget, "At most this many migrations (default 16)")
+      ->check(CLI::Range(1, 100000));
+  defrag_cmd->add_option("--for-type", da.for_type,
+                         "Make room for one vGPU of this type instead of freeing GPUs");
   std::string destroy_uuid;
   bool destroy_save = false;
   auto* destroy_cmd = app.add_subcommand("destroy", "Destroy a vGPU");
@@ -467,6 +875,9 @@ int main(int argc, char** argv) {
     }
     if (*types_cmd) return cmd_types(s, o, types_gpu, creatable, all);
     if (*create_cmd) return cmd_create(s, o, ca);
+    if (*explain_cmd) return cmd_explain(s, o, ea);
+    if (*plan_cmd) return cmd_plan(s, o, pa);
+    if (*defrag_cmd) return cmd_defrag(s, o, da);
     if (*destroy_cmd) return cmd_destroy(s, o, destroy_uuid, destroy_save);
     if (*list_cmd) return cmd_list(s, o);
   } catch (const std::exception& e) {

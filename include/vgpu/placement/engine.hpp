@@ -224,7 +224,7 @@ class PlacementEngine {
     if (auto bad = check(request); !bad) return bad.error();
     const OwnerScope owner(*this, request.owner);
     auto placed = decide_all(request);
-    if (!placed) return fail(Errc::no_capacity, failure_message(request));
+    if (!placed) return failure(request);
     return std::move(*placed);
   }
 
@@ -326,8 +326,7 @@ class PlacementEngine {
       if (auto why = filter_reason(g, request.constraints, {}); !why.empty()) {
         v.reason = "GPU " + gpu_name(g) + ": " + why;
       } else if (!t) {
-        v.reason = "GPU " + gpu_name(g) + " (" + occ.gpu().model->name + ", " +
-                   std::string(describe(occ.gpu().mode)) + " mode): " + no_type_reason(request);
+        v.reason = no_type_reason(g, request);
       } else if (auto at = occ.find_placement(*t, request.constraints.placement); !at) {
         v.reason = at.error().message();
         if (v.reason.rfind("GPU ", 0) != 0) v.reason = "GPU " + gpu_name(g) + ": " + v.reason;
@@ -924,47 +923,61 @@ class PlacementEngine {
                  rq.gpu_milli};
   }
 
-  std::string no_type_reason(const Request& rq) const {
-    if (rq.type)
-      return "it is not a " + rq.type->model->name + "; " + rq.type->type->name +
-             " is a type of that model";
-    return "no type of this model in this mode meets the requirement";
+  std::string no_type_reason(GpuIndex g, const Request& rq) const {
+    const auto& pg = gpus_[g].occ.gpu();
+    const std::string gpu = "GPU " + gpu_name(g) + " is a " + pg.model->name;
+    if (rq.type && rq.type->model.get() != pg.model.get())
+      return gpu + "; " + rq.type->type->name + " is a type of " + rq.type->model->name;
+    return gpu + " in " + std::string(describe(pg.mode)) +
+           " mode; none of its types for that mode meets the requirement";
   }
 
   // The message for a failed plan: the first reasons, grouped by text.
-  std::string failure_message(const Request& rq) {
+  // The error for a failed plan: up to 8 reasons, one per GPU on small hosts, one per class
+  // of alike GPUs on fleets (so a refusal costs no more than a decision). Errc::invalid_argument
+  // when the only obstacle is a placement the type never allows.
+  Error failure(const Request& rq) {
     std::string what = rq.type ? rq.type->type->name : "a type meeting the requirement";
     std::string head = "no room for " + std::to_string(rq.count) + " x " + what;
-    if (gpus_.empty()) return head + ": there are no GPUs";
+    if (gpus_.empty()) return Error(Errc::no_capacity, head + ": there are no GPUs");
     if (rq.count > 1) head += " on one host";
-    // Summarise: at most 8 GPUs' reasons, then a count.
     std::string out;
-    std::size_t shown = 0, eligible = 0;
+    std::size_t shown = 0, eligible = 0, bad_placement = 0, full = 0;
     const auto cands = candidates(rq);
-    for (GpuIndex g = 0; g < gpus_.size(); ++g) {
+    auto judge = [&](GpuIndex g, std::size_t alike) {
       const auto& occ = gpus_[g].occ;
       const VgpuType* t = nullptr;
       for (const auto& c : cands)
         if (c.model == occ.gpu().model.get() && c.mode == occ.gpu().mode) t = c.type;
       std::string why = filter_reason(g, rq.constraints, {});
-      if (!why.empty())
+      if (!why.empty()) {
         why = "GPU " + gpu_name(g) + ": " + why;
-      else if (!t)
-        why = "GPU " + gpu_name(g) + " (" + occ.gpu().model->name + ", " +
-              std::string(describe(occ.gpu().mode)) + " mode): " + no_type_reason(rq);
-      else if (auto at = occ.find_placement(*t, rq.constraints.placement); !at)
+      } else if (!t) {
+        why = no_type_reason(g, rq);
+      } else if (auto at = occ.find_placement(*t, rq.constraints.placement); !at) {
         why = at.error().message();
-      else {
-        ++eligible;
-        continue;
+        ++(at.error().code() == Errc::invalid_argument ? bad_placement : full);
+      } else {
+        eligible += alike;
+        return;
       }
+      if (alike > 1) why += " (and " + std::to_string(alike - 1) + " more GPUs like it)";
       if (shown++ < 8) out += "\n  - " + why;
+    };
+    if (gpus_.size() <= 64) {
+      for (GpuIndex g = 0; g < gpus_.size(); ++g)
+        judge(g, 1);
+    } else {
+      for (const auto& cls : classes_)
+        if (!cls.members.empty()) judge(*cls.members.begin(), cls.members.size());
     }
-    if (shown > 8) out += "\n  - ... and " + std::to_string(shown - 8) + " more GPUs";
+    if (shown > 8) out += "\n  - ... and " + std::to_string(shown - 8) + " more";
     if (eligible > 0)
       out += "\n  - " + std::to_string(eligible) +
              " GPU(s) could take one vGPU, but not all of them on one host under the constraints";
-    return head + ":" + out;
+    const Errc code = bad_placement > 0 && full == 0 && eligible == 0 ? Errc::invalid_argument
+                                                                      : Errc::no_capacity;
+    return Error(code, head + ":" + out);
   }
 
   std::shared_ptr<Policy> policy_;
