@@ -1,6 +1,9 @@
 // Two translation units include every header-first header; the program must link and agree.
 #include "vgpu/catalog.hpp"
-#include "vgpu/placement/first_fit.hpp"
+#include "vgpu/placement/batch.hpp"
+#include "vgpu/placement/defrag.hpp"
+#include "vgpu/placement/engine.hpp"
+#include "vgpu/placement/policy.hpp"
 
 std::string other_unit_address();
 

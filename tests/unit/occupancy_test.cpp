@@ -2,15 +2,18 @@
 #include <catch2/catch.hpp>
 
 #include "vgpu/catalog_io.hpp"
-#include "vgpu/placement/first_fit.hpp"
+#include "vgpu/placement/engine.hpp"
 
 using namespace vgpu;
 
 namespace {
 
 GpuOccupancy make_gpu(const char* model, GpuMode mode, OccupancyOptions rules = {}) {
-  PhysicalGpu g{
-      *PciAddress::parse("0000:41:00.0"), builtin_catalog().find_model(model).value(), mode, {}, {}};
+  PhysicalGpu g{*PciAddress::parse("0000:41:00.0"),
+                builtin_catalog().find_model(model).value(),
+                mode,
+                {},
+                {}};
   return GpuOccupancy(g, rules);
 }
 
@@ -153,35 +156,38 @@ TEST_CASE("Types of another model and duplicate UUIDs are refused", "[occupancy]
   CHECK(gpu.add(u, type("A16-1Q")).error().code() == Errc::conflict);
 }
 
-TEST_CASE("first_fit takes the first GPU in address order and explains refusals", "[occupancy]") {
-  std::vector<GpuOccupancy> gpus;
-  for (const char* a : {"0000:42:00.0", "0000:41:00.0"}) {
-    gpus.emplace_back(PhysicalGpu{*PciAddress::parse(a),
-                                  builtin_catalog().find_model("A16").value(),
-                                  GpuMode::equal_size,
-                                  {}, {}});
-  }
-  gpus.emplace_back(PhysicalGpu{*PciAddress::parse("0000:81:00.0"),
-                                builtin_catalog().find_model("L4").value(),
-                                GpuMode::equal_size,
-                                {}, {}});
+TEST_CASE("The first-fit policy takes the lowest address and explains refusals", "[occupancy]") {
+  PlacementEngine engine(*make_policy("first-fit"));
+  std::vector<PhysicalGpu> gpus;
+  for (const char* a : {"0000:42:00.0", "0000:41:00.0"})
+    gpus.push_back(PhysicalGpu{*PciAddress::parse(a),
+                               builtin_catalog().find_model("A16").value(),
+                               GpuMode::equal_size,
+                               {},
+                               {}});
+  gpus.push_back(PhysicalGpu{*PciAddress::parse("0000:81:00.0"),
+                             builtin_catalog().find_model("L4").value(),
+                             GpuMode::equal_size,
+                             {},
+                             {}});
+  REQUIRE(engine.add_gpus(gpus));
   const TypeRef two_q = *builtin_catalog().find_type("A16-2Q");
   const TypeRef four_q = *builtin_catalog().find_type("A16-4Q");
-  auto d = first_fit(gpus, two_q);
+  auto d = engine.plan(Request::of(two_q));
   REQUIRE(d);
-  CHECK(d->gpu.to_string() == "0000:41:00.0");
-  REQUIRE(gpus[1].add(Uuid::generate(), *two_q.type, d->placement));
-  CHECK(first_fit(gpus, four_q)->gpu.to_string() == "0000:42:00.0");
-  REQUIRE(gpus[0].add(Uuid::generate(), *two_q.type));
-  auto none = first_fit(gpus, four_q);
+  CHECK(engine.gpu(d->front().gpu).gpu().address.to_string() == "0000:41:00.0");
+  REQUIRE(engine.commit(d->front(), Uuid::generate()));
+  CHECK(engine.gpu_name(engine.plan(Request::of(four_q))->front().gpu) == "0000:42:00.0");
+  REQUIRE(engine.place(Request::of(two_q, 2)));  // a VM's two vGPUs: one on each A16
+  auto none = engine.plan(Request::of(four_q));
   REQUIRE_FALSE(none);
   CHECK(none.error().code() == Errc::no_capacity);
   CHECK(none.error().message() ==
-        "no GPU can host A16-4Q:\n"
+        "no room for 1 x A16-4Q:\n"
         "  - GPU 0000:41:00.0 holds A16-2Q vGPUs (equal-size mode); A16-4Q cannot join\n"
         "  - GPU 0000:42:00.0 holds A16-2Q vGPUs (equal-size mode); A16-4Q cannot join\n"
-        "  - GPU 0000:81:00.0 (NVIDIA L4): A16-4Q is a type of NVIDIA A16");
-  PlacementConstraints only;
-  only.gpu = *PciAddress::parse("0000:99:00.0");
-  CHECK(first_fit(gpus, two_q, only).error().code() == Errc::not_found);
+        "  - GPU 0000:81:00.0 is a NVIDIA L4; A16-4Q is a type of NVIDIA A16");
+  Request only = Request::of(two_q);
+  only.constraints.allowed = {7};
+  CHECK(engine.plan(only).error().code() == Errc::not_found);
 }

@@ -32,8 +32,8 @@
 
 namespace vgpu {
 
-/// Index of a GPU in an engine: the order GPUs were added (hosts in order, each host's GPUs in
-/// PCI address order when added through add_host_gpus()).
+/// Index of a GPU in an engine: the order GPUs were added (add_gpus() adds a host's GPUs in
+/// PCI address order). Ties between equally good GPUs go to the lowest index.
 using GpuIndex = std::uint32_t;
 
 /// Which GPUs the vGPUs of one request must share.
@@ -160,6 +160,23 @@ class PlacementEngine {
     host_gpus_[host].push_back(index);
     classify(index);
     return index;
+  }
+
+  /// Adds @p gpus to @p host in PCI address order; all or nothing.
+  Result<void> add_gpus(std::vector<PhysicalGpu> gpus, std::uint32_t host = 0) {
+    std::sort(gpus.begin(), gpus.end(),
+              [](const PhysicalGpu& a, const PhysicalGpu& b) { return a.address < b.address; });
+    for (std::size_t i = 0; i < gpus.size(); ++i) {
+      if (!gpus[i].model)
+        return fail(Errc::invalid_argument, "GPU " + gpus[i].address.to_string() + " has no model");
+      if (i > 0 && gpus[i].address == gpus[i - 1].address)
+        return fail(Errc::conflict, "GPU " + gpus[i].address.to_string() + " is listed twice");
+      if (find_gpu(gpus[i].address, host))
+        return fail(Errc::conflict, "GPU " + gpus[i].address.to_string() + " is already there");
+    }
+    for (auto& g : gpus)
+      if (auto ok = add_gpu(std::move(g), host); !ok) return ok.error();
+    return {};
   }
 
   /// The GPU at @p address on @p host, if there is one.

@@ -1,6 +1,6 @@
 // Links the installed libvgpu: the built-in catalog and the simulated host.
 #include <vgpu/catalog_io.hpp>
-#include <vgpu/placement/first_fit.hpp>
+#include <vgpu/placement/engine.hpp>
 #include <vgpu/sys/backend.hpp>
 #include <vgpu/version.hpp>
 
@@ -13,13 +13,13 @@ int main() {
   auto host = vgpu::default_host(catalog);
   if (!host) return std::fprintf(stderr, "%s\n", host.error().message().c_str()), 1;
   auto backend = *vgpu::sys::make_simulated_backend(*host);
-  std::vector<vgpu::GpuOccupancy> gpus;
-  for (const auto& g : *backend->gpus())
-    gpus.emplace_back(g);
-  auto where = vgpu::first_fit(gpus, *type);
+  vgpu::PlacementEngine engine(*vgpu::make_policy("best-fit"));
+  if (!engine.add_gpus(*backend->gpus())) return 1;
+  auto where = engine.plan(vgpu::Request::of(*type));
   if (!where) return std::fprintf(stderr, "%s\n", where.error().message().c_str()), 1;
-  auto made =
-      backend->create({vgpu::Uuid::generate(), where->gpu, type->type->name, where->placement, ""});
+  const auto& p = where->front();
+  auto made = backend->create(
+      {vgpu::Uuid::generate(), engine.gpu(p.gpu).gpu().address, type->type->name, p.placement, ""});
   if (!made) return std::fprintf(stderr, "%s\n", made.error().message().c_str()), 1;
   std::printf("vgpu %s: %zu types; created %s on %s\n", VGPU_VERSION_STRING, catalog.type_count(),
               made->type_name.c_str(), made->gpu.to_string().c_str());
