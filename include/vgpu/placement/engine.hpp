@@ -488,6 +488,7 @@ class PlacementEngine {
     std::optional<std::uint32_t> numa;
     std::optional<std::uint32_t> root;
     std::vector<GpuIndex> taken;  // GPUs used by this request so far (anti-affinity)
+    const std::vector<char>* excluded_hosts = nullptr;  // hosts already ruled out
   };
 
   // ---- classes ----
@@ -653,6 +654,7 @@ class PlacementEngine {
     if (std::find(c.denied.begin(), c.denied.end(), g) != c.denied.end()) return "denied";
     if (c.host && r.host != *c.host) return "on another host";
     if (s.host && r.host != *s.host) return "on another host than the request's other vGPUs";
+    if (s.excluded_hosts && (*s.excluded_hosts)[r.host]) return "on a host already ruled out";
     if (c.numa_node && pg.numa_node != c.numa_node)
       return "on NUMA node " + (pg.numa_node ? std::to_string(*pg.numa_node) : "unknown") +
              ", not " + std::to_string(*c.numa_node);
@@ -825,9 +827,24 @@ class PlacementEngine {
         total += cls.members.size();
       }
     }
-    // Draw a GPU; if the constraints exclude it, take the next eligible one in the class
-    // order (the draw stays uniform when nothing is excluded).
     if (total == 0) return std::nullopt;
+    // Rejection sampling over all GPUs is exactly uniform over the eligible ones and cheap
+    // unless few are eligible; after 64 misses, draw a position in the eligible classes
+    // instead (uniform unless the constraints exclude the GPU drawn: then the next one).
+    std::vector<const VgpuType*> type_of(classes_.size(), nullptr);
+    for (const auto& [cid, t] : classes)
+      type_of[cid] = t;
+    auto placement_of = [&](std::uint32_t cid, const VgpuType* t) {
+      return classes_[cid]
+          .cache[static_cast<std::size_t>(t - cls_model(cid)->types.data())]
+          .placement;
+    };
+    for (int tries = 0; tries < 64; ++tries) {
+      const auto g = static_cast<GpuIndex>(policy_->draw(gpus_.size()));
+      const std::uint32_t cid = gpus_[g].cls;
+      if (type_of[cid] && passes(g, c, scope))
+        return finish(Best{true, 0, g, type_of[cid], placement_of(cid, type_of[cid])});
+    }
     std::uint64_t k = policy_->draw(total);
     for (std::size_t pass = 0; pass < 2; ++pass) {
       for (const auto& [cid, t] : classes) {
@@ -839,9 +856,7 @@ class PlacementEngine {
         auto it = members.begin();
         std::advance(it, static_cast<long>(k));
         for (; it != members.end(); ++it)
-          if (passes(*it, c, scope))
-            return finish(Best{true, 0, *it, t,
-                               classes_[cid].cache[t - cls_model(cid)->types.data()].placement});
+          if (passes(*it, c, scope)) return finish(Best{true, 0, *it, t, placement_of(cid, t)});
         k = 0;
       }
       k = 0;
@@ -859,8 +874,10 @@ class PlacementEngine {
     return all_;
   }
 
-  // All vGPUs of the request, or nothing. The first vGPU picks the host; if the rest do not
-  // fit there, that host is ruled out and the search starts again.
+  // All vGPUs of the request, or nothing, on one host. Fast path: the policy picks the first
+  // vGPU anywhere and the rest are completed on its host; after a few hosts fail that way,
+  // every remaining host is tried and the lowest total score wins (so a fitting host is never
+  // missed, at O(GPUs) for such requests).
   std::optional<std::vector<Placement>> decide_all(const Request& rq) {
     const auto cands = candidates(rq);
     if (rq.count == 1) {
@@ -868,46 +885,65 @@ class PlacementEngine {
       if (!p) return std::nullopt;
       return std::vector<Placement>{*p};
     }
-    Request first_rq = rq;
-    for (std::size_t attempt = 0; attempt <= host_names_.size(); ++attempt) {
-      auto first = decide_one(first_rq, cands, Scope{});
+    std::vector<char> excluded(host_names_.size(), 0);
+    for (int attempt = 0; attempt < 8; ++attempt) {
+      Scope anywhere;
+      anywhere.excluded_hosts = &excluded;
+      auto first = decide_one(rq, cands, anywhere);
       if (!first) return std::nullopt;
-      std::vector<Placement> out{*first};
-      std::vector<Uuid> tentative;
-      Scope scope;
-      scope.host = gpus_[first->gpu].host;
-      if (rq.constraints.affinity == Affinity::numa_node)
-        scope.numa = gpus_[first->gpu].occ.gpu().numa_node;
-      if (rq.constraints.affinity == Affinity::pci_root) scope.root = gpus_[first->gpu].root;
-      // Same type as the first vGPU: one VM's vGPUs are of one type.
-      const std::vector<Cand> same{Cand{first->type.model.get(), gpus_[first->gpu].occ.gpu().mode,
-                                        first->type.type,
-                                        rq.requested_framebuffer(*first->type.model)}};
-      bool ok = true;
-      auto hold = [&](const Placement& p) {
-        Uuid u = probe_uuid(tentative.size());
-        tentative.push_back(u);
-        scope.taken.push_back(p.gpu);
-        return commit(p, u).has_value();
-      };
-      ok = hold(*first);
-      while (ok && out.size() < rq.count) {
-        auto next = decide_one(rq, same, scope);
-        if (!next) {
-          ok = false;
-          break;
-        }
-        out.push_back(*next);
-        ok = hold(*next);
-      }
-      for (auto it = tentative.rbegin(); it != tentative.rend(); ++it)
-        (void)destroy(*it);
-      if (ok) return out;
-      // Rule the host out and try again.
-      for (GpuIndex g : host_gpus_[*scope.host])
-        first_rq.constraints.denied.push_back(g);
+      if (auto all = complete(rq, *first)) return all;
+      excluded[gpus_[first->gpu].host] = 1;
     }
-    return std::nullopt;
+    std::optional<std::vector<Placement>> best;
+    double best_total = 0;
+    for (std::uint32_t h = 0; h < host_names_.size(); ++h) {
+      if (excluded[h] || (rq.constraints.host && *rq.constraints.host != h)) continue;
+      Scope on_host;
+      on_host.host = h;
+      auto first = decide_one(rq, cands, on_host);
+      if (!first) continue;
+      auto all = complete(rq, *first);
+      if (!all) continue;
+      double total = 0;
+      for (const auto& p : *all)
+        total += p.score;
+      if (!best || total < best_total) {
+        best = std::move(all);
+        best_total = total;
+      }
+    }
+    return best;
+  }
+
+  // The rest of a multi-vGPU request on the host of its first vGPU @p first (of the same
+  // type: one VM's vGPUs are of one type), or nothing. Leaves the state as it was.
+  std::optional<std::vector<Placement>> complete(const Request& rq, const Placement& first) {
+    std::vector<Placement> out{first};
+    std::vector<Uuid> tentative;
+    Scope scope;
+    scope.host = gpus_[first.gpu].host;
+    if (rq.constraints.affinity == Affinity::numa_node)
+      scope.numa = gpus_[first.gpu].occ.gpu().numa_node;
+    if (rq.constraints.affinity == Affinity::pci_root) scope.root = gpus_[first.gpu].root;
+    const std::vector<Cand> same{Cand{first.type.model.get(), gpus_[first.gpu].occ.gpu().mode,
+                                      first.type.type,
+                                      rq.requested_framebuffer(*first.type.model)}};
+    auto hold = [&](const Placement& p) {
+      Uuid u = probe_uuid(tentative.size());
+      tentative.push_back(u);
+      scope.taken.push_back(p.gpu);
+      return commit(p, u).has_value();
+    };
+    bool ok = hold(first);
+    while (ok && out.size() < rq.count) {
+      auto next = decide_one(rq, same, scope);
+      ok = next && hold(*next);
+      if (ok) out.push_back(*next);
+    }
+    for (auto it = tentative.rbegin(); it != tentative.rend(); ++it)
+      (void)destroy(*it);
+    if (!ok) return std::nullopt;
+    return out;
   }
 
   static Uuid probe_uuid(std::size_t i) {
