@@ -108,7 +108,7 @@ Result<Request> read_request(const json& value, const std::string& path, std::st
   if (affinity) {
     if (*affinity == "none")
       rq.constraints.affinity = Affinity::none;
-    else if (*affinity == "numa" || *affinity == "numa-node")
+    else if (*affinity == "numa")
       rq.constraints.affinity = Affinity::numa_node;
     else if (*affinity == "pci-root")
       rq.constraints.affinity = Affinity::pci_root;

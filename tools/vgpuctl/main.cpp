@@ -306,7 +306,9 @@ void add_request_options(CLI::App* cmd, RequestArgs& a, bool many_types) {
   cmd->add_option(
       "--affinity", a.affinity,
       "With --owner: keep the VM's vGPUs on one NUMA node (numa) or PCI root (pci-root)");
-  cmd->add_option("--placement", a.placement, "Start slot (mixed-size or MIG placement ID)");
+  cmd->add_option("--placement", a.placement,
+                  "Start slot: a placement ID in mixed-size or MIG mode, a multiple of the type's "
+                  "size in equal-size mode");
   cmd->add_option("--owner", a.owner,
                   "The VM: its vGPUs are placed all or nothing, each on its own GPU");
 }
@@ -344,7 +346,7 @@ vgpu::Result<std::vector<vgpu::Request>> build_requests(const Session& s, const 
   }
   c.numa_node = a.numa_node;
   if (a.placement) c.placement = *a.placement;
-  if (a.affinity == "numa" || a.affinity == "numa-node")
+  if (a.affinity == "numa")
     c.affinity = vgpu::Affinity::numa_node;
   else if (a.affinity == "pci-root")
     c.affinity = vgpu::Affinity::pci_root;
@@ -353,7 +355,7 @@ vgpu::Result<std::vector<vgpu::Request>> build_requests(const Session& s, const 
                vgpu::detail::quoted(a.affinity));
   if (!a.affinity.empty() && a.owner.empty())
     return bad("--affinity groups one VM's vGPUs; give --owner VM too");
-  c.distinct_gpus = !a.owner.empty();
+  c.distinct_gpus = true;  // matters only with --owner (a VM's vGPUs) or --count with it
 
   std::vector<vgpu::Request> out;
   for (std::size_t i = 0; i < kinds; ++i) {
@@ -797,7 +799,8 @@ int cmd_list(Session& s, const Options& o) {
 
 int main(int argc, char** argv) {
   CLI::App app{
-      "vgpuctl: inspect GPUs and create, list and destroy vGPUs.\n"
+      "vgpuctl: inspect GPUs; place, create, list and destroy vGPUs; plan batches and "
+      "defragmentation; simulate placement policies.\n"
       "Without --host it works on a built-in simulated host (4x A16, 2x L40S mixed-size, "
       "1x A100 80GB MIG)."};
   app.set_version_flag("--version", std::string("vgpuctl ") + VGPU_VERSION_STRING);

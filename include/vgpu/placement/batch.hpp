@@ -58,9 +58,23 @@ inline BatchPlan plan_batch(const PlacementEngine& engine, const std::vector<Req
       return size(requests[a]) > size(requests[b]);
     });
   }
+  // probe() + commit() rather than place(): planning must not teach a learning policy (the
+  // requests count when they are committed for real). A random policy's draws do advance.
   for (std::size_t i : plan.order) {
-    plan.items[i].result = work.place(requests[i]);
-    ++(plan.items[i].result ? plan.placed : plan.refused);
+    auto decided = work.probe(requests[i]);
+    if (!decided) {
+      plan.items[i].result = decided.error();
+      ++plan.refused;
+      continue;
+    }
+    std::vector<std::pair<Uuid, Placement>> placed;
+    for (const auto& p : *decided) {
+      const Uuid u = Uuid::generate();
+      (void)work.commit(p, u, requests[i].owner);  // valid: probe() just checked it
+      placed.emplace_back(u, p);
+    }
+    plan.items[i].result = std::move(placed);
+    ++plan.placed;
   }
   return plan;
 }

@@ -88,7 +88,7 @@ struct Request {
   /// minimum, raised to gpu_milli of the model's framebuffer).
   [[nodiscard]] Bytes requested_framebuffer(const GpuModel& model) const {
     if (type) return type->type->framebuffer;
-    return Shape{Series::Q, requirement.min_framebuffer, false, gpu_milli}.on(model);
+    return Shape{{}, requirement.min_framebuffer, {}, gpu_milli}.on(model);
   }
 };
 
@@ -972,62 +972,79 @@ class PlacementEngine {
   // What the request asks for, in fragmentation terms.
   static Shape shape_of(const Request& rq) {
     if (rq.type) return Shape::of(*rq.type->type);
-    return Shape{rq.requirement.series.value_or(Series::Q), rq.requirement.min_framebuffer, false,
-                 rq.gpu_milli};
+    Shape s{rq.requirement.series, rq.requirement.min_framebuffer, {}, rq.gpu_milli};
+    if (!rq.requirement.include_mig_backed) s.mig_backed = false;
+    return s;
   }
 
   std::string no_type_reason(GpuIndex g, const Request& rq) const {
     const auto& pg = gpus_[g].occ.gpu();
-    const std::string gpu = "GPU " + gpu_name(g) + " is a " + pg.model->name;
+    const std::string gpu = "GPU " + gpu_name(g) + " (" + pg.model->name + ")";
     if (rq.type && rq.type->model.get() != pg.model.get())
-      return gpu + "; " + rq.type->type->name + " is a type of " + rq.type->model->name;
-    return gpu + " in " + std::string(describe(pg.mode)) +
-           " mode; none of its types for that mode meets the requirement";
+      return gpu + ": " + rq.type->type->name + " is a type of " + rq.type->model->name;
+    return gpu + ": none of its types for " + std::string(describe(pg.mode)) +
+           " mode meets the requirement";
   }
 
   // The message for a failed plan: the first reasons, grouped by text.
-  // The error for a failed plan: up to 8 reasons, one per GPU on small hosts, one per class
-  // of alike GPUs on fleets (so a refusal costs no more than a decision). Errc::invalid_argument
-  // when the only obstacle is a placement the type never allows.
+  // The error for a failed plan, with up to 8 reasons: one per GPU when the request lists
+  // its GPUs or the fleet has at most 64, else one per class of alike GPUs (hardware reasons
+  // only: GPU-level constraints are summed up in one line), so a refusal costs about what a
+  // decision costs. Errc::invalid_argument when the only obstacle is a placement the type
+  // never allows.
   Error failure(const Request& rq) {
-    std::string what = rq.type ? rq.type->type->name : "a type meeting the requirement";
+    const std::string what = rq.type ? rq.type->type->name : "a type meeting the requirement";
     std::string head = "no room for " + std::to_string(rq.count) + " x " + what;
     if (gpus_.empty()) return Error(Errc::no_capacity, head + ": there are no GPUs");
     if (rq.count > 1) head += " on one host";
     std::string out;
     std::size_t shown = 0, eligible = 0, bad_placement = 0, full = 0;
     const auto cands = candidates(rq);
-    auto judge = [&](GpuIndex g, std::size_t alike) {
+    auto judge = [&](GpuIndex g, std::size_t alike, bool filters) {
       const auto& occ = gpus_[g].occ;
       const VgpuType* t = nullptr;
       for (const auto& c : cands)
         if (c.model == occ.gpu().model.get() && c.mode == occ.gpu().mode) t = c.type;
-      std::string why = filter_reason(g, rq.constraints, {});
+      std::string why = filters ? filter_reason(g, rq.constraints, {}) : std::string{};
       if (!why.empty()) {
         why = "GPU " + gpu_name(g) + ": " + why;
       } else if (!t) {
         why = no_type_reason(g, rq);
       } else if (auto at = occ.find_placement(*t, rq.constraints.placement); !at) {
         why = at.error().message();
+        if (why.rfind("GPU ", 0) != 0) why = "GPU " + gpu_name(g) + ": " + why;
         ++(at.error().code() == Errc::invalid_argument ? bad_placement : full);
       } else {
         eligible += alike;
         return;
       }
-      if (alike > 1) why += " (and " + std::to_string(alike - 1) + " more GPUs like it)";
+      if (alike > 1)
+        why += " (and " + std::to_string(alike - 1) + " more GPU" + (alike > 2 ? "s" : "") +
+               " like it)";
       if (shown++ < 8) out += "\n  - " + why;
     };
-    if (gpus_.size() <= 64) {
+    const auto& c = rq.constraints;
+    if (!c.allowed.empty()) {
+      for (GpuIndex g : c.allowed)
+        judge(g, 1, true);
+    } else if (gpus_.size() <= 64) {
       for (GpuIndex g = 0; g < gpus_.size(); ++g)
-        judge(g, 1);
+        judge(g, 1, true);
     } else {
       for (const auto& cls : classes_)
-        if (!cls.members.empty()) judge(*cls.members.begin(), cls.members.size());
+        if (!cls.members.empty()) judge(*cls.members.begin(), cls.members.size(), false);
+      if (!c.denied.empty() || c.host || c.numa_node || c.affinity != Affinity::none ||
+          (c.distinct_gpus && !rq.owner.empty()))
+        out +=
+            "\n  - (the request's constraints rule out further GPUs: denied GPUs, host, "
+            "NUMA node, affinity or the owner's other vGPUs)";
     }
     if (shown > 8) out += "\n  - ... and " + std::to_string(shown - 8) + " more";
     if (eligible > 0)
-      out += "\n  - " + std::to_string(eligible) +
-             " GPU(s) could take one vGPU, but not all of them on one host under the constraints";
+      out += "\n  - " + std::to_string(eligible) + " GPU(s) could take one " +
+             (rq.type ? rq.type->type->name : std::string("such vGPU")) + ", but no host has " +
+             std::to_string(rq.count) + " of them under the constraints" +
+             (c.distinct_gpus ? " (each vGPU of a VM needs its own GPU)" : "");
     const Errc code = bad_placement > 0 && full == 0 && eligible == 0 ? Errc::invalid_argument
                                                                       : Errc::no_capacity;
     return Error(code, head + ":" + out);

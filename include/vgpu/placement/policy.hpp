@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -46,9 +47,9 @@ struct Candidate {
 
 /// A request shape for fragmentation accounting: what a class of requests needs.
 struct Shape {
-  Series series = Series::Q;  ///< Series the requests ask for.
-  Bytes framebuffer;          ///< Framebuffer they need.
-  bool mig_backed = false;    ///< MIG-backed (C series on a MIG GPU).
+  std::optional<Series> series;    ///< Series the requests ask for (empty: any).
+  Bytes framebuffer;               ///< Framebuffer they need.
+  std::optional<bool> mig_backed;  ///< MIG-backed or time-sliced (empty: either).
   /// Also at least this fraction of the GPU's framebuffer, in thousandths (0: none).
   std::uint32_t gpu_milli = 0;
   /// The shape of a type.
@@ -289,7 +290,9 @@ class FragmentationAware final : public Policy {
     for (const auto& [shape, w] : weights_) {
       const VgpuType* best = nullptr;
       for (const auto& t : g.gpu().model->types) {
-        if (t.series != shape.series || t.is_mig_backed() != (g.gpu().mode == GpuMode::mig) ||
+        if ((shape.series && t.series != *shape.series) ||
+            (shape.mig_backed && t.is_mig_backed() != *shape.mig_backed) ||
+            t.is_mig_backed() != (g.gpu().mode == GpuMode::mig) ||
             t.framebuffer < shape.on(*g.gpu().model) || t.deprecated)
           continue;
         if (g.gpu().mode == GpuMode::mixed_size && t.max_instances_mixed == 0) continue;
@@ -359,7 +362,7 @@ inline const std::vector<std::string_view>& policy_names() {
 inline Result<std::shared_ptr<Policy>> make_policy(std::string_view name,
                                                    const PolicyOptions& options = {}) {
   using namespace policies;
-  if (name == "fragmentation-aware" || name == "fgd")
+  if (name == "fragmentation-aware")
     return std::shared_ptr<Policy>(std::make_shared<FragmentationAware>(options));
   if (name == "best-fit") return std::shared_ptr<Policy>(std::make_shared<BestFit>());
   if (name == "depth-first") return std::shared_ptr<Policy>(std::make_shared<DepthFirst>());
