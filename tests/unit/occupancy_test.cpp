@@ -186,7 +186,7 @@ TEST_CASE("The first-fit policy takes the lowest address and explains refusals",
         "no room for 1 x A16-4Q:\n"
         "  - GPU 0000:41:00.0 holds A16-2Q vGPUs (equal-size mode); A16-4Q cannot join\n"
         "  - GPU 0000:42:00.0 holds A16-2Q vGPUs (equal-size mode); A16-4Q cannot join\n"
-        "  - GPU 0000:81:00.0 is a NVIDIA L4; A16-4Q is a type of NVIDIA A16");
+        "  - GPU 0000:81:00.0 (NVIDIA L4): A16-4Q is a type of NVIDIA A16");
   Request only = Request::of(two_q);
   only.constraints.allowed = {7};
   CHECK(engine.plan(only).error().code() == Errc::not_found);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "simulate.hpp"
 #include "table.hpp"
 #include "vgpu/catalog_io.hpp"
 #include "vgpu/host.hpp"
@@ -816,6 +817,8 @@ int main(int argc, char** argv) {
                  "Placement policy: fragmentation-aware (default), best-fit, depth-first, "
                  "breadth-first, binpack, spread, gpu-packing, gpu-clustering, first-fit, random");
 
+  auto simulate = vgpuctl::add_simulate_command(
+      app, vgpuctl::catalog_loader(o.catalogs, o.replace_catalog), o.json);
   auto* gpus_cmd = app.add_subcommand("gpus", "List the host's physical GPUs");
   std::string types_gpu;
   bool creatable = false, all = false;
@@ -863,6 +866,7 @@ int main(int argc, char** argv) {
     return code == 0 ? exit_ok : exit_bad_input;
   }
   try {
+    if (simulate.given()) return simulate.run();
     auto session = open_session(o);
     if (!session) {
       // A --host or --catalog file that is missing, malformed or inconsistent is bad input.

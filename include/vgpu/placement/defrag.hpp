@@ -80,18 +80,17 @@ inline std::optional<Move> relocate(PlacementEngine& e, const Resident& r, GpuIn
   return std::nullopt;
 }
 
-// Undoes @p moves on @p e, last first.
-inline void undo(PlacementEngine& e, const std::vector<Move>& moves) {
-  for (auto it = moves.rbegin(); it != moves.rend(); ++it) {
-    const auto& occ = e.gpu(it->to);
-    const VgpuType* t = nullptr;
-    for (const auto& o : occ.occupants())
-      if (o.uuid == it->uuid) t = o.type;
-    const std::string owner = e.owner_of(it->uuid);
-    (void)e.destroy(it->uuid);
+// Undoes @p moves on @p e, last first; @p evicted[i] is the vGPU moves[i] moved, as it was
+// before (its original placement: Move::placement is the new one).
+inline void undo(PlacementEngine& e, const std::vector<Move>& moves,
+                 const std::vector<Resident>& evicted) {
+  for (std::size_t i = moves.size(); i-- > 0;) {
+    const Move& m = moves[i];
+    (void)e.destroy(m.uuid);
     // The original placement is free again: everything after this move was undone first.
-    (void)e.commit(Placement{it->from, TypeRef{occ.gpu().model, t}, it->placement, 0}, it->uuid,
-                   owner);
+    const auto& model = e.gpu(m.from).gpu().model;
+    (void)e.commit(Placement{m.from, TypeRef{model, evicted[i].type}, evicted[i].placement, 0},
+                   m.uuid, evicted[i].owner);
   }
 }
 
@@ -224,6 +223,8 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
           }
           moves.push_back(*m);
         }
+        const std::vector<detail::Resident> evicted(room.evict.begin(),
+                                                    room.evict.begin() + moves.size());
         if (ok) {
           Request one = rq;
           one.count = 1;
@@ -231,7 +232,7 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
           ok = work.probe(one).has_value();
         }
         if (!ok) {
-          detail::undo(work, moves);
+          detail::undo(work, moves, evicted);
           continue;
         }
         plan.moves.insert(plan.moves.end(), moves.begin(), moves.end());
@@ -290,6 +291,7 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
       continue;
     }
     std::vector<Move> moves;
+    std::vector<detail::Resident> evicted;
     bool ok = true;
     for (const auto& r : detail::residents(work, g)) {
       auto m = detail::relocate(work, r, g, targets, {});
@@ -298,9 +300,10 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
         break;
       }
       moves.push_back(*m);
+      evicted.push_back(r);
     }
     if (!ok) {
-      detail::undo(work, moves);
+      detail::undo(work, moves, evicted);
       state[g] = failed;
       continue;
     }

@@ -148,7 +148,7 @@ class PlacementEngine {
       return fail(Errc::invalid_argument, "GPU " + gpu.address.to_string() + " has no model");
     if (host_names_.empty() && host == 0) add_host("localhost");
     if (host >= host_names_.size())
-      return fail(Errc::invalid_argument, "no host " + std::to_string(host) + " (add it first)");
+      return fail(Errc::not_found, "no host " + std::to_string(host) + " (add it first)");
     for (GpuIndex g : host_gpus_[host])
       if (gpus_[g].occ.gpu().address == gpu.address)
         return fail(Errc::conflict,
@@ -229,9 +229,9 @@ class PlacementEngine {
   /// Where the request's vGPUs would go now, all or nothing; nothing changes. On failure the
   /// error says why; explain() gives every GPU's reason.
   Result<std::vector<Placement>> plan(const Request& request) {
-    if (request.count > 0)
-      for (std::uint32_t i = 0; i < request.count; ++i)
-        policy_->observe(shape_of(request));
+    if (auto bad = check(request); !bad) return bad.error();
+    for (std::uint32_t i = 0; i < request.count; ++i)
+      policy_->observe(shape_of(request));
     return probe(request);
   }
 
@@ -345,8 +345,7 @@ class PlacementEngine {
       } else if (!t) {
         v.reason = no_type_reason(g, request);
       } else if (auto at = occ.find_placement(*t, request.constraints.placement); !at) {
-        v.reason = at.error().message();
-        if (v.reason.rfind("GPU ", 0) != 0) v.reason = "GPU " + gpu_name(g) + ": " + v.reason;
+        v.reason = in_context(g, at.error().message());
       } else {
         auto e = evaluate(g, *t, cand->requested, request.constraints.placement);
         v.eligible = e.feasible;
@@ -779,14 +778,15 @@ class PlacementEngine {
       }
     }
     if (!best.found) return std::nullopt;
-    return finish(best);
+    return finish(best, c.placement.has_value());
   }
 
-  Placement finish(const Best& best) const {
+  // The placement for @p best. Equal-size classes ignore slot positions, so unless the
+  // request fixed the start (@p fixed), take the chosen GPU's own first free slot.
+  Placement finish(const Best& best, bool fixed = false) const {
     const GpuOccupancy& occ = gpus_[best.gpu].occ;
     std::uint32_t at = best.placement;
-    // Equal-size classes ignore slot positions: take the chosen GPU's own first free slot.
-    if (occ.gpu().mode == GpuMode::equal_size) at = *occ.find_placement(*best.type);
+    if (occ.gpu().mode == GpuMode::equal_size && !fixed) at = *occ.find_placement(*best.type);
     return Placement{best.gpu, TypeRef{occ.gpu().model, best.type}, at, best.score};
   }
 
@@ -813,7 +813,7 @@ class PlacementEngine {
       for (const auto& cand : cands)
         if (cand.model == gpus_[g].occ.gpu().model.get() && cand.mode == gpus_[g].occ.gpu().mode)
           t = cand.type;
-      return finish(Best{true, 0, g, t, e.placement});
+      return finish(Best{true, 0, g, t, e.placement}, c.placement.has_value());
     }
     for (const auto& cand : cands) {
       const auto* group = find_group(cand.model);
@@ -890,26 +890,35 @@ class PlacementEngine {
       Scope anywhere;
       anywhere.excluded_hosts = &excluded;
       auto first = decide_one(rq, cands, anywhere);
-      if (!first) return std::nullopt;
+      if (!first && attempt == 0) return std::nullopt;  // not even one vGPU fits anywhere
+      if (!first) break;
       if (auto all = complete(rq, *first)) return all;
       excluded[gpus_[first->gpu].host] = 1;
     }
+    // Every host, and on it every GPU as the first vGPU's (the first fixes the NUMA node,
+    // PCI root and model the others must share).
     std::optional<std::vector<Placement>> best;
     double best_total = 0;
     for (std::uint32_t h = 0; h < host_names_.size(); ++h) {
-      if (excluded[h] || (rq.constraints.host && *rq.constraints.host != h)) continue;
-      Scope on_host;
-      on_host.host = h;
-      auto first = decide_one(rq, cands, on_host);
-      if (!first) continue;
-      auto all = complete(rq, *first);
-      if (!all) continue;
-      double total = 0;
-      for (const auto& p : *all)
-        total += p.score;
-      if (!best || total < best_total) {
-        best = std::move(all);
-        best_total = total;
+      if (rq.constraints.host && *rq.constraints.host != h) continue;
+      for (GpuIndex g : host_gpus_[h]) {
+        Request on_gpu = rq;
+        on_gpu.constraints.allowed = {g};
+        if (!rq.constraints.allowed.empty() &&
+            std::find(rq.constraints.allowed.begin(), rq.constraints.allowed.end(), g) ==
+                rq.constraints.allowed.end())
+          continue;
+        auto first = decide_one(on_gpu, cands, Scope{});
+        if (!first) continue;
+        auto all = complete(rq, *first);
+        if (!all) continue;
+        double total = 0;
+        for (const auto& p : *all)
+          total += p.score;
+        if (!best || total < best_total) {
+          best = std::move(all);
+          best_total = total;
+        }
       }
     }
     return best;
@@ -925,9 +934,11 @@ class PlacementEngine {
     if (rq.constraints.affinity == Affinity::numa_node)
       scope.numa = gpus_[first.gpu].occ.gpu().numa_node;
     if (rq.constraints.affinity == Affinity::pci_root) scope.root = gpus_[first.gpu].root;
-    const std::vector<Cand> same{Cand{first.type.model.get(), gpus_[first.gpu].occ.gpu().mode,
-                                      first.type.type,
-                                      rq.requested_framebuffer(*first.type.model)}};
+    // The same type as the first (one VM's vGPUs are of one type), on GPUs of any mode.
+    std::vector<Cand> same;
+    for (GpuMode m : {GpuMode::equal_size, GpuMode::mixed_size, GpuMode::mig})
+      same.push_back(Cand{first.type.model.get(), m, first.type.type,
+                          rq.requested_framebuffer(*first.type.model)});
     auto hold = [&](const Placement& p) {
       Uuid u = probe_uuid(tentative.size());
       tentative.push_back(u);
@@ -977,6 +988,14 @@ class PlacementEngine {
     return s;
   }
 
+  // A GpuOccupancy message about GPU @p g, naming the GPU as the engine does (with its host
+  // on fleets of several hosts).
+  std::string in_context(GpuIndex g, const std::string& message) const {
+    const std::string bare = "GPU " + gpus_[g].occ.gpu().address.to_string();
+    if (message.rfind(bare, 0) == 0) return "GPU " + gpu_name(g) + message.substr(bare.size());
+    return "GPU " + gpu_name(g) + ": " + message;
+  }
+
   std::string no_type_reason(GpuIndex g, const Request& rq) const {
     const auto& pg = gpus_[g].occ.gpu();
     const std::string gpu = "GPU " + gpu_name(g) + " (" + pg.model->name + ")";
@@ -1011,8 +1030,7 @@ class PlacementEngine {
       } else if (!t) {
         why = no_type_reason(g, rq);
       } else if (auto at = occ.find_placement(*t, rq.constraints.placement); !at) {
-        why = at.error().message();
-        if (why.rfind("GPU ", 0) != 0) why = "GPU " + gpu_name(g) + ": " + why;
+        why = in_context(g, at.error().message());
         ++(at.error().code() == Errc::invalid_argument ? bad_placement : full);
       } else {
         eligible += alike;

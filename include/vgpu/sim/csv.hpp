@@ -34,10 +34,10 @@ inline std::string_view trim(std::string_view text) {
 
 /// A CSV file read into memory: the header and the data rows, each with its line number.
 struct CsvTable {
-  std::string source;                         ///< File name (or a label) for messages.
-  std::vector<std::string> header;            ///< Column names, as written.
-  std::vector<std::vector<std::string>> rows; ///< Data rows, one field per header column.
-  std::vector<std::size_t> lines;             ///< Line number (1-based) of each row.
+  std::string source;                          ///< File name (or a label) for messages.
+  std::vector<std::string> header;             ///< Column names, as written.
+  std::vector<std::vector<std::string>> rows;  ///< Data rows, one field per header column.
+  std::vector<std::size_t> lines;              ///< Line number (1-based) of each row.
 
   /// The index of column @p name, or an error naming the file, the columns it has and
   /// @p what_file (e.g. "an openb pod list") so the user can tell a wrong file from a bad one.
@@ -123,8 +123,9 @@ inline Result<CsvTable> parse_csv(std::string_view text, std::string source) {
   }
   if (!have_header)
     return fail(Errc::invalid_argument,
-                table.source + ": the file is empty; expected a header line naming the columns "
-                               "and one line per record");
+                table.source +
+                    ": the file is empty; expected a header line naming the columns "
+                    "and one line per record");
   return table;
 }
 
@@ -146,18 +147,17 @@ inline Result<CsvTable> read_csv(const std::string& path) {
 
 /// Parses @p field as a whole number in [@p min, @p max]; the error names @p table's file,
 /// row @p row and column @p column.
-inline Result<std::uint64_t> csv_number(const CsvTable& table, std::size_t row,
-                                        std::size_t column, std::uint64_t min,
-                                        std::uint64_t max) {
+inline Result<std::uint64_t> csv_number(const CsvTable& table, std::size_t row, std::size_t column,
+                                        std::uint64_t min, std::uint64_t max) {
   std::string_view field = trim(table.rows[row][column]);
   std::uint64_t value = 0;
   auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
   const bool whole = ec == std::errc{} && end == field.data() + field.size() && !field.empty();
   if (!whole || value < min || value > max)
-    return fail(Errc::invalid_argument,
-                table.where(row) + ": " + table.header[column] + " is \"" + std::string(field) +
-                    "\"; expected a whole number from " + std::to_string(min) + " to " +
-                    std::to_string(max));
+    return fail(Errc::invalid_argument, table.where(row) + ": " + table.header[column] + " is \"" +
+                                            std::string(field) +
+                                            "\"; expected a whole number from " +
+                                            std::to_string(min) + " to " + std::to_string(max));
   return value;
 }
 

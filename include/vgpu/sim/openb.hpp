@@ -7,7 +7,7 @@
 /// 130% of the cluster's GPUs; tasks never leave; each arrival is placed or rejected; seeds
 /// 42, 43, ... are averaged. The KPI is the allocation ratio at 100% and 130% arrived load.
 ///
-/// What a vGPU engine changes (see notes() of a report for the run's own list):
+/// What a vGPU engine changes (OpenbReport::notes lists them for each run):
 /// - Only GPU framebuffer is placed. Host CPU and memory, which FGD also packs, are not
 ///   modelled; CPU-only tasks (num_gpu 0) ask nothing of a GPU and are skipped.
 /// - A task asking for gpu_milli of a GPU becomes a request for the smallest compute (C-series)
@@ -16,6 +16,9 @@
 ///   an all-or-nothing request for num_gpu vGPUs on distinct GPUs of one host.
 /// - Trace GPU models are mapped to catalog models by openb_default_mapping() (one table,
 ///   overridable); the trace's G2 and G3 are undisclosed, so their mapping is an assumption.
+/// - Because a share rounds up to a type, a GPU can be fully given out while its tasks asked
+///   for less: requested allocation (FGD's KPI) stays below committed allocation (framebuffer
+///   given out), and the difference is the price of vGPU types, whatever the policy.
 ///
 /// Usage:
 /// @code
@@ -58,11 +61,11 @@ struct OpenbNode {
 
 /// One task of the trace (a row of an openb_pod_list_*.csv).
 struct OpenbTask {
-  std::string name;              ///< Column name, e.g. "openb-pod-0001".
-  std::uint32_t num_gpu = 0;     ///< Column num_gpu: GPUs asked for (0: a CPU-only task).
-  std::uint32_t gpu_milli = 0;   ///< Column gpu_milli: thousandths of each GPU (1000: whole).
+  std::string name;                   ///< Column name, e.g. "openb-pod-0001".
+  std::uint32_t num_gpu = 0;          ///< Column num_gpu: GPUs asked for (0: a CPU-only task).
+  std::uint32_t gpu_milli = 0;        ///< Column gpu_milli: thousandths of each GPU (1000: whole).
   std::vector<std::string> gpu_spec;  ///< Column gpu_spec split at '|'; empty: any model.
-  std::size_t line = 0;          ///< Line in the file (for messages).
+  std::size_t line = 0;               ///< Line in the file (for messages).
 
   /// GPUs the task asks for, e.g. 0.47 for one GPU at 470 milli, 8 for num_gpu 8.
   [[nodiscard]] double gpu_demand() const {
@@ -110,8 +113,9 @@ inline Result<std::vector<OpenbNode>> openb_nodes(const Result<CsvTable>& table)
 /// others are ignored). CPU-only tasks (num_gpu 0) are kept; the replay skips them.
 inline Result<std::vector<OpenbTask>> openb_tasks(const Result<CsvTable>& table) {
   if (!table) return table.error();
-  constexpr std::string_view what = "an openb pod list (name,cpu_milli,memory_mib,num_gpu,"
-                                    "gpu_milli,...)";
+  constexpr std::string_view what =
+      "an openb pod list (name,cpu_milli,memory_mib,num_gpu,"
+      "gpu_milli,...)";
   auto name = table->column("name", what);
   if (!name) return name.error();
   auto num_gpu = table->column("num_gpu", what);
@@ -133,12 +137,11 @@ inline Result<std::vector<OpenbTask>> openb_tasks(const Result<CsvTable>& table)
     t.gpu_milli = static_cast<std::uint32_t>(*m);
     if (t.num_gpu > 0 && t.gpu_milli == 0)
       return fail(Errc::invalid_argument,
-                  table->where(r) + ": task " + t.name + " asks for " +
-                      std::to_string(t.num_gpu) +
+                  table->where(r) + ": task " + t.name + " asks for " + std::to_string(t.num_gpu) +
                       " GPU(s) with gpu_milli 0; give the share of each GPU (1 to 1000)");
     if (t.num_gpu == 0 && t.gpu_milli != 0)
-      return fail(Errc::invalid_argument, table->where(r) + ": task " + t.name +
-                                              " has gpu_milli " + std::to_string(t.gpu_milli) +
+      return fail(Errc::invalid_argument, table->where(r) + ": task " + t.name + " has gpu_milli " +
+                                              std::to_string(t.gpu_milli) +
                                               " but num_gpu 0; give num_gpu 1 for a shared GPU");
     if (spec) {
       const std::string_view text_spec = trim(table->rows[r][*spec]);
@@ -165,14 +168,12 @@ inline Result<std::vector<OpenbTask>> openb_tasks(const Result<CsvTable>& table)
 }
 
 /// Parses node list text @p text; @p source names it in messages (see openb_nodes()).
-inline Result<std::vector<OpenbNode>> parse_openb_nodes(std::string_view text,
-                                                        std::string source) {
+inline Result<std::vector<OpenbNode>> parse_openb_nodes(std::string_view text, std::string source) {
   return openb_nodes(parse_csv(text, std::move(source)));
 }
 
 /// Parses pod list text @p text; @p source names it in messages (see openb_tasks()).
-inline Result<std::vector<OpenbTask>> parse_openb_tasks(std::string_view text,
-                                                        std::string source) {
+inline Result<std::vector<OpenbTask>> parse_openb_tasks(std::string_view text, std::string source) {
   return openb_tasks(parse_csv(text, std::move(source)));
 }
 
@@ -260,10 +261,10 @@ struct OpenbOptions {
   /// Modes: equal_size, and mixed_size (mixed-capable models switched to mixed-size mode, the
   /// others stay in equal-size mode).
   std::vector<GpuMode> modes = {GpuMode::equal_size, GpuMode::mixed_size};
-  std::uint32_t seeds = 10;        ///< Number of seeds.
-  std::uint64_t first_seed = 42;   ///< Seeds first_seed .. first_seed + seeds - 1 (FGD: 42).
+  std::uint32_t seeds = 10;       ///< Number of seeds.
+  std::uint64_t first_seed = 42;  ///< Seeds first_seed .. first_seed + seeds - 1 (FGD: 42).
   std::vector<double> loads = {1.0, 1.3};  ///< Arrived loads to measure at; the last ends a run.
-  Series series = Series::C;       ///< The vGPU series tasks ask for (ML tasks: compute).
+  Series series = Series::C;               ///< The vGPU series tasks ask for (ML tasks: compute).
   /// fragmentation-aware: take the target workload from the trace's GPU tasks, as FGD does
   /// (true), or learn it from arrivals (false).
   bool target_workload_from_trace = true;
@@ -286,11 +287,11 @@ struct OpenbPoint {
 
 /// One run: one policy, one mode, one seed.
 struct OpenbRun {
-  std::string policy;                    ///< Policy name.
-  GpuMode mode = GpuMode::equal_size;    ///< Mode.
-  std::uint64_t seed = 0;                ///< Seed.
-  std::vector<OpenbPoint> points;        ///< One per OpenbOptions::loads.
-  double seconds = 0;                    ///< Wall time of the run.
+  std::string policy;                  ///< Policy name.
+  GpuMode mode = GpuMode::equal_size;  ///< Mode.
+  std::uint64_t seed = 0;              ///< Seed.
+  std::vector<OpenbPoint> points;      ///< One per OpenbOptions::loads.
+  double seconds = 0;                  ///< Wall time of the run.
 };
 
 /// One row of a report: a policy in a mode at one load, over all seeds.
@@ -309,18 +310,18 @@ struct OpenbRow {
 
 /// The replay's results and the assumptions behind them.
 struct OpenbReport {
-  std::vector<OpenbRow> rows;          ///< Policies in the order asked, modes, loads.
-  std::vector<OpenbRun> runs;          ///< Every run.
-  std::size_t hosts = 0;               ///< Hosts (nodes with GPUs).
-  std::size_t gpus = 0;                ///< GPUs.
-  std::uint64_t framebuffer_mib = 0;   ///< Σ GPU framebuffer after mapping.
-  std::size_t gpu_tasks = 0;           ///< Trace tasks with num_gpu >= 1 (the sampling pool).
-  std::size_t cpu_only_tasks = 0;      ///< Trace tasks with num_gpu 0 (skipped).
-  std::size_t tasks_with_spec = 0;     ///< GPU tasks with a gpu_spec (honoured).
-  std::vector<ModelMapping> mapping;   ///< The mapping used (models present in the node list).
+  std::vector<OpenbRow> rows;         ///< Policies in the order asked, modes, loads.
+  std::vector<OpenbRun> runs;         ///< Every run.
+  std::size_t hosts = 0;              ///< Hosts (nodes with GPUs).
+  std::size_t gpus = 0;               ///< GPUs.
+  std::uint64_t framebuffer_mib = 0;  ///< Σ GPU framebuffer after mapping.
+  std::size_t gpu_tasks = 0;          ///< Trace tasks with num_gpu >= 1 (the sampling pool).
+  std::size_t cpu_only_tasks = 0;     ///< Trace tasks with num_gpu 0 (skipped).
+  std::size_t tasks_with_spec = 0;    ///< GPU tasks with a gpu_spec (honoured).
+  std::vector<ModelMapping> mapping;  ///< The mapping used (models present in the node list).
   std::map<std::string, std::size_t> gpus_per_trace_model;  ///< GPU count per trace model.
-  std::vector<std::string> notes;      ///< Assumptions, one sentence each.
-  double wall_seconds = 0;             ///< Wall time of all runs.
+  std::vector<std::string> notes;                           ///< Assumptions, one sentence each.
+  double wall_seconds = 0;                                  ///< Wall time of all runs.
 };
 
 /// A prepared replay: the fleet after mapping and one request template per task shape.
@@ -336,18 +337,18 @@ class OpenbSetup {
   };
   /// A distinct task shape of the trace and its request.
   struct Shape {
-    Request request;        ///< What the engine is asked.
-    double demand = 0;      ///< GPU demand (num_gpu × gpu_milli / 1000).
+    Request request;          ///< What the engine is asked.
+    double demand = 0;        ///< GPU demand (num_gpu × gpu_milli / 1000).
     std::uint32_t milli = 0;  ///< gpu_milli.
   };
 
-  std::vector<Host> hosts;                 ///< The fleet, in node-list order.
-  std::vector<Shape> shapes;               ///< Distinct task shapes.
-  std::vector<std::uint32_t> pool;         ///< Shape index of each GPU task, in trace order.
-  std::size_t gpus = 0;                    ///< GPU count.
-  std::uint64_t framebuffer_mib = 0;       ///< Σ GPU framebuffer.
+  std::vector<Host> hosts;            ///< The fleet, in node-list order.
+  std::vector<Shape> shapes;          ///< Distinct task shapes.
+  std::vector<std::uint32_t> pool;    ///< Shape index of each GPU task, in trace order.
+  std::size_t gpus = 0;               ///< GPU count.
+  std::uint64_t framebuffer_mib = 0;  ///< Σ GPU framebuffer.
   std::vector<std::pair<vgpu::Shape, double>> popularity;  ///< Trace's target workload.
-  OpenbOptions options;                    ///< The options it was prepared with.
+  OpenbOptions options;                                    ///< The options it was prepared with.
 };
 
 /// Maps the fleet and the tasks: fails when a node's model has no mapping, a mapped name is
@@ -359,20 +360,20 @@ inline Result<OpenbSetup> prepare_openb(const std::vector<OpenbNode>& nodes,
   OpenbSetup s;
   s.options = options;
   std::map<std::string, std::shared_ptr<const GpuModel>> resolved;
-  auto resolve = [&](const std::string& trace, std::size_t line,
+  auto resolve = [&](const std::string& trace,
                      const std::string& where) -> Result<std::shared_ptr<const GpuModel>> {
     if (auto it = resolved.find(trace); it != resolved.end()) return it->second;
     auto m = std::find_if(options.mapping.begin(), options.mapping.end(),
                           [&](const ModelMapping& mm) { return mm.trace_model == trace; });
     if (m == options.mapping.end())
       return fail(Errc::invalid_argument,
-                  where + ":" + std::to_string(line) + ": GPU model \"" + trace +
+                  where + ": GPU model \"" + trace +
                       "\" has no catalog model mapped to it; map it (vgpuctl simulate: --map " +
                       trace + "=MODEL; `vgpuctl types --all` lists the models)");
     auto model = catalog.find_model(m->catalog_model);
     if (!model)
-      return fail(Errc::invalid_argument, "model mapping " + trace + "=" + m->catalog_model +
-                                              ": " + model.error().message());
+      return fail(Errc::invalid_argument, "model mapping " + trace + "=" + m->catalog_model + ": " +
+                                              model.error().message());
     const auto& md = **model;
     const bool whole = std::any_of(md.types.begin(), md.types.end(), [&](const VgpuType& t) {
       return t.series == options.series && !t.is_mig_backed() && !t.deprecated &&
@@ -387,9 +388,8 @@ inline Result<OpenbSetup> prepare_openb(const std::vector<OpenbNode>& nodes,
     resolved.emplace(trace, *model);
     return *model;
   };
-  const std::string node_source = "node list";
   for (const auto& n : nodes) {
-    auto model = resolve(n.model, n.line, node_source);
+    auto model = resolve(n.model, "node list line " + std::to_string(n.line) + " (" + n.name + ")");
     if (!model) return model.error();
     s.hosts.push_back(OpenbSetup::Host{n.name, *model, n.gpus});
     s.gpus += n.gpus;
@@ -471,7 +471,6 @@ inline Result<OpenbRun> run_openb_once(const OpenbSetup& setup, std::string_view
   auto made = make_policy(policy, po);
   if (!made) return made.error();
   PlacementEngine engine(*made);
-  std::vector<std::uint32_t> empty_gpus;  // per host
   for (const auto& h : setup.hosts) {
     const auto host = engine.add_host(h.name);
     const GpuMode m =
@@ -482,7 +481,6 @@ inline Result<OpenbRun> run_openb_once(const OpenbSetup& setup, std::string_view
       auto added = engine.add_gpu(PhysicalGpu{*address, h.model, m, {}, {}}, host);
       if (!added) return added.error();
     }
-    empty_gpus.push_back(h.gpus);
   }
   OpenbRun run;
   run.policy = std::string(policy);
@@ -492,10 +490,6 @@ inline Result<OpenbRun> run_openb_once(const OpenbSetup& setup, std::string_view
   std::sort(loads.begin(), loads.end());
   const double gpus = static_cast<double>(setup.gpus);
   const double end_load = loads.empty() ? 1.3 : loads.back();
-  // Occupancy only grows in this replay (tasks never leave), so a shape that was refused once
-  // is refused for good: remember it instead of asking the engine again (a refusal builds a
-  // per-GPU explanation, which is what costs time on 6,000 GPUs).
-  std::vector<bool> refused(setup.shapes.size(), false);
   Random rng(seed);
   double arrived = 0, placed_demand = 0, rejected_demand = 0;
   std::uint64_t placed_mib = 0, next_uuid = 0;
@@ -506,28 +500,15 @@ inline Result<OpenbRun> run_openb_once(const OpenbSetup& setup, std::string_view
     const auto& shape = setup.shapes[shape_index];
     arrived += shape.demand;
     ++arrived_tasks;
-    bool ok = false;
-    if (refused[shape_index]) {
-      for (std::uint32_t i = 0; i < shape.request.count; ++i)
-        engine.policy().observe(vgpu::Shape{setup.options.series, Bytes{}, false, shape.milli});
-    } else {
-      uuids.clear();
-      for (std::uint32_t i = 0; i < shape.request.count; ++i)
-        uuids.push_back(simulation_uuid(next_uuid++));
-      auto placed = engine.place(shape.request, uuids);
-      if (placed) {
-        ok = true;
-        for (const auto& [uuid, p] : *placed) {
-          placed_mib += p.type.type->framebuffer.in_mib();
-          if (engine.gpu(p.gpu).occupants().size() == 1) --empty_gpus[engine.host_of(p.gpu)];
-        }
-      } else if (placed.error().code() == Errc::no_capacity) {
-        refused[shape_index] = true;
-      } else {
-        return placed.error().with_context("task shape " + std::to_string(shape_index));
-      }
-    }
-    if (ok) {
+    uuids.clear();
+    for (std::uint32_t i = 0; i < shape.request.count; ++i)
+      uuids.push_back(simulation_uuid(next_uuid++));
+    auto placed = engine.place(shape.request, uuids);
+    if (!placed && placed.error().code() != Errc::no_capacity)
+      return placed.error().with_context("task shape " + std::to_string(shape_index));
+    if (placed) {
+      for (const auto& [uuid, p] : *placed)
+        placed_mib += p.type.type->framebuffer.in_mib();
       placed_demand += shape.demand;
     } else {
       ++rejected_tasks;
@@ -547,8 +528,7 @@ inline Result<OpenbRun> run_openb_once(const OpenbSetup& setup, std::string_view
       ++next_point;
     }
   }
-  run.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return run;
 }
 
@@ -558,8 +538,8 @@ inline std::vector<std::string> openb_notes(const OpenbSetup& setup,
                                             std::size_t cpu_only) {
   std::vector<std::string> notes;
   for (const auto& m : used)
-    notes.push_back("trace model " + m.trace_model + " -> catalog model " + m.catalog_model +
-                    " (" + m.reason + ")");
+    notes.push_back("trace model " + m.trace_model + " -> catalog model " + m.catalog_model + " (" +
+                    m.reason + ")");
   notes.push_back(
       "tasks ask for " + to_string(setup.options.series) +
       "-series (compute) vGPUs: the smallest type holding gpu_milli/1000 of the GPU model's "
@@ -567,10 +547,11 @@ inline std::vector<std::string> openb_notes(const OpenbSetup& setup,
   notes.push_back(std::to_string(cpu_only) +
                   " CPU-only tasks (num_gpu 0) were skipped: they ask nothing of a GPU; host CPU "
                   "and memory are not modelled");
-  notes.push_back("FGD's method: GPU tasks sampled with replacement until the requested GPU "
-                  "reaches the last load point; tasks never leave; seeds " +
-                  std::to_string(setup.options.first_seed) + ".." +
-                  std::to_string(setup.options.first_seed + setup.options.seeds - 1));
+  notes.push_back(
+      "FGD's method: GPU tasks sampled with replacement until the requested GPU "
+      "reaches the last load point; tasks never leave; seeds " +
+      std::to_string(setup.options.first_seed) + ".." +
+      std::to_string(setup.options.first_seed + setup.options.seeds - 1));
   std::string mixed, equal;
   std::vector<const GpuModel*> seen;
   for (const auto& h : setup.hosts) {
@@ -586,8 +567,9 @@ inline std::vector<std::string> openb_notes(const OpenbSetup& setup,
                       ? "fragmentation-aware is given the trace's GPU task mix as its target "
                         "workload, as FGD is"
                       : "fragmentation-aware learns its target workload from the arrivals");
-  notes.push_back("gpu_spec, where present, restricts a task to the catalog models of the "
-                  "named trace models");
+  notes.push_back(
+      "gpu_spec, where present, restricts a task to the catalog models of the "
+      "named trace models");
   return notes;
 }
 
@@ -596,13 +578,10 @@ inline std::vector<std::string> openb_notes(const OpenbSetup& setup,
 inline Result<OpenbReport> run_openb(const std::vector<OpenbNode>& nodes,
                                      const std::vector<OpenbTask>& tasks,
                                      const TypeCatalog& catalog, const OpenbOptions& options) {
-  if (options.seeds == 0)
-    return fail(Errc::invalid_argument, "seeds must be at least 1");
-  if (options.modes.empty())
-    return fail(Errc::invalid_argument, "give at least one mode");
+  if (options.seeds == 0) return fail(Errc::invalid_argument, "seeds must be at least 1");
+  if (options.modes.empty()) return fail(Errc::invalid_argument, "give at least one mode");
   for (double l : options.loads)
-    if (!(l > 0 && l <= 10))
-      return fail(Errc::invalid_argument, "load points must be in (0, 10]");
+    if (!(l > 0 && l <= 10)) return fail(Errc::invalid_argument, "load points must be in (0, 10]");
   std::vector<std::string> policies = options.policies;
   if (policies.empty())
     for (auto n : policy_names())
