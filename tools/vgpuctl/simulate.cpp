@@ -332,7 +332,7 @@ SimulateCommand add_simulate_command(CLI::App& app, CatalogLoader load_catalog, 
                   "churn: migrations per defragmentation pass (default 16)")
       ->check(CLI::Range(1, 100000));
   cmd->add_option("--defrag-period", state->defrag_period,
-                  "churn: minutes between defragmentation passes (default 10)")
+                  "churn: minutes between defragmentation passes (default 5)")
       ->check(CLI::Range(0.1, 1440.0));
   cmd->add_option("--load", state->load,
                   "churn: framebuffer asked for on average / fleet framebuffer (default 0.6)")

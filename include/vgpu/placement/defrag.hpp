@@ -265,7 +265,7 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
   // Free whole GPUs: again and again, empty the GPU holding the fewest vGPUs (then the least
   // framebuffer) onto GPUs that stay in use, packing them best-fit. A GPU that received a
   // vGPU is kept, so no vGPU moves twice.
-  work.set_policy(std::make_shared<policies::BestFit>());
+  if (!work.policy().placement_sensitive()) work.set_policy(std::make_shared<policies::BestFit>());
   enum : char { open, cleared, kept, failed };
   std::vector<char> state(work.gpu_count(), open);
   for (;;) {

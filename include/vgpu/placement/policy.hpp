@@ -251,15 +251,18 @@ class FragmentationAware final : public Policy {
     if (!after.add(probe, *c.type, c.placement)) return before;  // not reached: rules checked
     const double rounding =
         c.requested < c.type->framebuffer ? mib(c.type->framebuffer) - mib(c.requested) : 0.0;
+    // Between candidates that fragment equally, prefer the tighter fit (best-fit), with a
+    // weight far below one MiB of fragmentation so it never outweighs it.
+    const double tighter = 1e-6 * mib(free_framebuffer(after));
     if (weights_.empty()) {
       // Nothing configured or learnt yet: the request's own type is the whole workload.
       auto own = [&](const GpuOccupancy& g) {
         const double free = mib(free_framebuffer(g));
         return free - std::min(free, g.remaining(*c.type) * mib(c.type->framebuffer));
       };
-      return own(after) - own(*c.gpu) + rounding;
+      return own(after) - own(*c.gpu) + rounding + tighter;
     }
-    return fragmentation(after) - before + rounding;
+    return fragmentation(after) - before + rounding + tighter;
   }
 
   /// The popularity-weighted fragmentation of @p g in MiB.

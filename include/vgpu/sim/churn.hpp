@@ -72,7 +72,7 @@ struct ChurnWorkload {
   /// types). At 0.6 the A16s, which by-type desktops need, are busy by day and the better
   /// policies refuse 1-3% of VMs.
   double offered_load = 0.6;
-  double defrag_period_minutes = 10;  ///< With defragmentation: a pass every this often.
+  double defrag_period_minutes = 5;  ///< With defragmentation: a pass every this often.
   std::size_t defrag_budget = 16;     ///< Migrations one pass (or one rescue) may make.
   bool defrag_on_reject = true;       ///< With defragmentation: also try to make room on a refusal.
 
