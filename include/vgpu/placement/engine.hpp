@@ -597,9 +597,14 @@ class PlacementEngine {
     classify(g);
     // host_busy of the other GPUs flips only when their host goes idle <-> busy, or when
     // this GPU's count crosses the others' (a GPU is "busy-hosted" if others hold vGPUs).
+    // Another GPU s sees its host busy when the host holds more vGPUs than s; reclassify only
+    // the GPUs for which that just flipped.
+    const std::size_t after = host_vgpus_[r.host];
     if (policy_->uses_host_context())
-      for (GpuIndex s : host_gpus_[r.host])
-        if (s != g) classify(s);
+      for (GpuIndex s : host_gpus_[r.host]) {
+        const std::size_t own = gpus_[s].occ.occupants().size();
+        if (s != g && (before > own) != (after > own)) classify(s);
+      }
   }
 
   // ---- evaluating ----
