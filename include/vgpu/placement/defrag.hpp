@@ -148,12 +148,26 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
 
   if (options.make_room_for) {
     Request rq = *options.make_room_for;
-    if (rq.count == 0) return fail(Errc::invalid_argument, "count must be at least 1");
+    if (auto bad = work.validate(rq); !bad) return bad.error();
     if (work.probe(rq)) {
       plan.makes_room = true;
       return plan;
     }
     std::optional<std::uint32_t> host;
+    // Rooms already made for earlier vGPUs of the request are held by placeholders, which
+    // are never moved and are removed before each check of the whole request.
+    std::vector<std::pair<Uuid, Placement>> held;
+    auto fits = [&] {
+      for (const auto& [u, p] : held)
+        (void)work.destroy(u);
+      const bool ok = work.probe(rq).has_value();
+      for (const auto& [u, p] : held)
+        (void)work.commit(p, u);
+      return ok;
+    };
+    auto is_held = [&](const Uuid& u) {
+      return std::any_of(held.begin(), held.end(), [&](const auto& h) { return h.first == u; });
+    };
     for (std::uint32_t round = 0; round < rq.count && plan.moves.size() < options.budget; ++round) {
       // Rooms: (evictions, gpu, placement, the vGPUs to evict).
       struct Room {
@@ -205,6 +219,11 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
           return true;
         });
       }
+      // A room that would evict a placeholder is no room.
+      std::erase_if(rooms, [&](const Room& r) {
+        return std::any_of(r.evict.begin(), r.evict.end(),
+                           [&](const detail::Resident& x) { return is_held(x.uuid); });
+      });
       std::sort(rooms.begin(), rooms.end(), [](const Room& a, const Room& b) {
         return std::tie(a.cost, a.gpu, a.placement) < std::tie(b.cost, b.gpu, b.placement);
       });
@@ -241,7 +260,7 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
         break;
       }
       if (!made) break;
-      if (work.probe(rq)) {
+      if (fits()) {
         plan.makes_room = true;
         break;
       }
@@ -251,7 +270,8 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
       one.count = 1;
       one.constraints.host = host;
       if (auto p = work.probe(one)) {
-        (void)work.commit(p->front(), Uuid::generate());
+        const Uuid u = Uuid::generate();
+        if (work.commit(p->front(), u)) held.emplace_back(u, p->front());
       }
     }
     if (!plan.makes_room)

@@ -11,7 +11,8 @@
 /// as on 100,000 (see docs/benchmarks.md). Within a class the lowest GPU index wins.
 ///
 /// Thread safety: none. An engine is a value; guard it with a lock, or give each thread its
-/// own copy. Even const-looking queries such as plan() update score caches.
+/// own copy (a copy clones the policy when Policy::clone() can; a custom policy that cannot is
+/// shared and must then be thread-safe itself). Even queries such as plan() update caches.
 #pragma once
 
 #include <algorithm>
@@ -211,7 +212,7 @@ class PlacementEngine {
   [[nodiscard]] Policy& policy() const noexcept { return *policy_; }
   /// Replaces the policy (cached scores are dropped).
   void set_policy(std::shared_ptr<Policy> policy) {
-    policy_ = std::move(policy);
+    policy_ = PolicyHandle(std::move(policy));
     ++generation_;
     for (GpuIndex g = 0; g < gpus_.size(); ++g)
       classify(g);  // host context may now matter (or not)
@@ -229,7 +230,7 @@ class PlacementEngine {
   /// Where the request's vGPUs would go now, all or nothing; nothing changes. On failure the
   /// error says why; explain() gives every GPU's reason.
   Result<std::vector<Placement>> plan(const Request& request) {
-    if (auto bad = check(request); !bad) return bad.error();
+    if (auto bad = check_request(request); !bad) return bad.error();
     for (std::uint32_t i = 0; i < request.count; ++i)
       policy_->observe(shape_of(request));
     return probe(request);
@@ -238,8 +239,8 @@ class PlacementEngine {
   /// plan() without telling the policy about the request: for planners that try many
   /// what-ifs (batch, defragmentation) and must not skew a learning policy.
   Result<std::vector<Placement>> probe(const Request& request) {
-    if (auto bad = check(request); !bad) return bad.error();
-    const OwnerScope owner(*this, request.owner);
+    if (auto bad = check_request(request); !bad) return bad.error();
+    const OwnerScope owner(*this, request);
     auto placed = decide_all(request);
     if (!placed) return failure(request);
     return std::move(*placed);
@@ -325,11 +326,11 @@ class PlacementEngine {
   Explanation explain(const Request& request) {
     Explanation out;
     out.decision = probe(request);
-    if (auto bad = check(request); !bad) {
+    if (auto bad = check_request(request); !bad) {
       out.decision = bad.error();
       return out;
     }
-    const OwnerScope owner(*this, request.owner);
+    const OwnerScope owner(*this, request);
     const auto cands = candidates(request);
     for (GpuIndex g = 0; g < gpus_.size(); ++g) {
       GpuVerdict v;
@@ -358,6 +359,13 @@ class PlacementEngine {
     return out;
   }
 
+  /// Checks @p request without deciding anything: Errc::invalid_argument for a bad request
+  /// (count 0, an empty or foreign type, a placement with count > 1), Errc::not_found for a
+  /// GPU or host that does not exist.
+  [[nodiscard]] Result<void> validate(const Request& request) const {
+    return check_request(request);
+  }
+
   /// The type @p request would use on GPU @p g in its current mode (the named type if it is
   /// of g's model, else the smallest meeting the requirement), or null when none.
   [[nodiscard]] const VgpuType* type_for(const Request& request, GpuIndex g) const {
@@ -370,7 +378,7 @@ class PlacementEngine {
   /// Why @p request's constraints (and its owner's anti-affinity) rule GPU @p g out, or an
   /// empty string when they do not.
   [[nodiscard]] std::string exclusion(GpuIndex g, const Request& request) {
-    const OwnerScope owner(*this, request.owner);
+    const OwnerScope owner(*this, request);
     return filter_reason(g, request.constraints, {});
   }
 
@@ -469,9 +477,18 @@ class PlacementEngine {
     Bytes requested;  // what the request needs on this model
   };
   // The owner whose vGPUs anti-affinity avoids, while a request is decided or explained.
+  // Also turns long allowed/denied lists into bitmaps for the duration, so filtering a GPU
+  // stays O(1) (planners pass thousands of allowed GPUs).
   struct OwnerScope {
-    OwnerScope(PlacementEngine& e, const std::string& owner) : engine(e) { e.owner_ = &owner; }
-    ~OwnerScope() { engine.owner_ = nullptr; }
+    OwnerScope(PlacementEngine& e, const Request& rq) : engine(e) {
+      e.owner_ = &rq.owner;
+      e.mask(rq.constraints.allowed, e.allowed_of_, e.allowed_mask_);
+      e.mask(rq.constraints.denied, e.denied_of_, e.denied_mask_);
+    }
+    ~OwnerScope() {
+      engine.owner_ = nullptr;
+      engine.allowed_of_ = engine.denied_of_ = nullptr;
+    }
     OwnerScope(const OwnerScope&) = delete;
     OwnerScope& operator=(const OwnerScope&) = delete;
     PlacementEngine& engine;
@@ -649,13 +666,28 @@ class PlacementEngine {
     return e;
   }
 
+  void mask(const std::vector<GpuIndex>& list, const std::vector<GpuIndex>*& of,
+            std::vector<char>& bits) {
+    of = nullptr;
+    if (list.size() <= 16) return;
+    bits.assign(gpus_.size(), 0);
+    for (GpuIndex g : list)
+      if (g < bits.size()) bits[g] = 1;
+    of = &list;
+  }
+  static bool listed(GpuIndex g, const std::vector<GpuIndex>& list, const std::vector<GpuIndex>* of,
+                     const std::vector<char>& bits) {
+    if (of == &list) return bits[g] != 0;
+    return std::find(list.begin(), list.end(), g) != list.end();
+  }
+
   // Why GPU @p g is excluded by the constraints and scope (empty: it is not).
   std::string filter_reason(GpuIndex g, const Constraints& c, const Scope& s) const {
     const GpuRec& r = gpus_[g];
     const auto& pg = r.occ.gpu();
-    if (!c.allowed.empty() && std::find(c.allowed.begin(), c.allowed.end(), g) == c.allowed.end())
+    if (!c.allowed.empty() && !listed(g, c.allowed, allowed_of_, allowed_mask_))
       return "not among the allowed GPUs";
-    if (std::find(c.denied.begin(), c.denied.end(), g) != c.denied.end()) return "denied";
+    if (listed(g, c.denied, denied_of_, denied_mask_)) return "denied";
     if (c.host && r.host != *c.host) return "on another host";
     if (s.host && r.host != *s.host) return "on another host than the request's other vGPUs";
     if (s.excluded_hosts && (*s.excluded_hosts)[r.host]) return "on a host already ruled out";
@@ -945,10 +977,11 @@ class PlacementEngine {
       same.push_back(Cand{first.type.model.get(), m, first.type.type,
                           rq.requested_framebuffer(*first.type.model)});
     auto hold = [&](const Placement& p) {
-      Uuid u = probe_uuid(tentative.size());
-      tentative.push_back(u);
+      const Uuid u = probe_uuid(tentative.size());
       scope.taken.push_back(p.gpu);
-      return commit(p, u).has_value();
+      if (!commit(p, u)) return false;
+      tentative.push_back(u);  // only what was committed is rolled back
+      return true;
     };
     bool ok = hold(first);
     while (ok && out.size() < rq.count) {
@@ -972,10 +1005,18 @@ class PlacementEngine {
     return Uuid{b};
   }
 
-  Result<void> check(const Request& rq) const {
+  Result<void> check_request(const Request& rq) const {
     if (rq.count == 0) return fail(Errc::invalid_argument, "count must be at least 1");
     if (rq.type && (!rq.type->model || !rq.type->type))
       return fail(Errc::invalid_argument, "the request's type reference is empty");
+    if (rq.type) {
+      const auto& types = rq.type->model->types;
+      if (types.empty() || rq.type->type < types.data() ||
+          rq.type->type >= types.data() + types.size())
+        return fail(Errc::invalid_argument, "the request's type " + rq.type->type->name +
+                                                " is not one of its model's types (use the "
+                                                "catalog's TypeRef)");
+    }
     if (rq.count > 1 && rq.constraints.placement)
       return fail(Errc::invalid_argument, "a placement can be given only for a single vGPU");
     for (GpuIndex g : rq.constraints.allowed)
@@ -1073,7 +1114,24 @@ class PlacementEngine {
     return Error(code, head + ":" + out);
   }
 
-  std::shared_ptr<Policy> policy_;
+  // The policy; a copy of the engine gets its own clone where the policy can clone itself
+  // (all built-in ones), so copies do not share learnt weights or random generators.
+  struct PolicyHandle {
+    std::shared_ptr<Policy> p;
+    PolicyHandle(std::shared_ptr<Policy> policy) : p(std::move(policy)) {}  // NOLINT
+    PolicyHandle(const PolicyHandle& o) : p(o.p ? o.p->clone() : nullptr) {
+      if (!p) p = o.p;
+    }
+    PolicyHandle& operator=(const PolicyHandle& o) {
+      if (this != &o) *this = PolicyHandle(o);
+      return *this;
+    }
+    PolicyHandle(PolicyHandle&&) noexcept = default;
+    PolicyHandle& operator=(PolicyHandle&&) noexcept = default;
+    Policy* operator->() const noexcept { return p.get(); }
+    Policy& operator*() const noexcept { return *p; }
+  };
+  PolicyHandle policy_;
   OccupancyOptions rules_;
   std::vector<GpuRec> gpus_;
   std::vector<std::string> host_names_;
@@ -1089,7 +1147,10 @@ class PlacementEngine {
   std::size_t live_classes_ = 0;
   std::size_t gpus_in_use_ = 0;
   std::uint64_t generation_ = 0;
-  const std::string* owner_ = nullptr;  // owner of the request being decided
+  const std::string* owner_ = nullptr;                 // owner of the request being decided
+  const std::vector<GpuIndex>* allowed_of_ = nullptr;  // the list allowed_mask_ stands for
+  const std::vector<GpuIndex>* denied_of_ = nullptr;
+  std::vector<char> allowed_mask_, denied_mask_;
 };
 
 }  // namespace vgpu

@@ -87,6 +87,9 @@ class Policy {
   }
   /// Told of every vGPU requested (placed or not), for policies that learn the workload.
   virtual void observe(const Shape& requested) { (void)requested; }
+  /// A copy with its own state (learnt weights, random generator), for engine copies; null
+  /// when the policy cannot be copied (then copies of an engine share it).
+  [[nodiscard]] virtual std::shared_ptr<Policy> clone() const { return nullptr; }
   /// Changes whenever scores may change for the same candidate (e.g. learnt weights).
   [[nodiscard]] virtual std::uint64_t epoch() const noexcept { return 0; }
 };
@@ -121,6 +124,7 @@ inline double mib(Bytes b) {
 /// Lowest GPU index that can take the vGPU (the order of a host's PCI addresses).
 class FirstFit final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<FirstFit>(*this); }
   std::string_view name() const noexcept override { return "first-fit"; }
   double score(const Candidate&) override { return 0; }
 };
@@ -128,6 +132,7 @@ class FirstFit final : public Policy {
 /// NVIDIA's breadth-first: the GPU with the fewest resident vGPUs.
 class BreadthFirst final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<BreadthFirst>(*this); }
   std::string_view name() const noexcept override { return "breadth-first"; }
   double score(const Candidate& c) override {
     return static_cast<double>(c.gpu->occupants().size());
@@ -137,6 +142,7 @@ class BreadthFirst final : public Policy {
 /// NVIDIA's depth-first: the GPU with the most resident vGPUs.
 class DepthFirst final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<DepthFirst>(*this); }
   std::string_view name() const noexcept override { return "depth-first"; }
   double score(const Candidate& c) override {
     return -static_cast<double>(c.gpu->occupants().size());
@@ -146,6 +152,7 @@ class DepthFirst final : public Policy {
 /// Best fit: the least framebuffer left over after placing.
 class BestFit final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<BestFit>(*this); }
   std::string_view name() const noexcept override { return "best-fit"; }
   double score(const Candidate& c) override {
     return mib(free_framebuffer(*c.gpu)) - mib(c.type->framebuffer);
@@ -155,6 +162,7 @@ class BestFit final : public Policy {
 /// HAMi's GPU score ((req + used) / total) * 10: spread takes the lowest, binpack the highest.
 class Hami final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<Hami>(*this); }
   /// binpack when @p binpack, else spread.
   explicit Hami(bool binpack) : binpack_(binpack) {}
   std::string_view name() const noexcept override { return binpack_ ? "binpack" : "spread"; }
@@ -172,6 +180,7 @@ class Hami final : public Policy {
 /// empty GPUs of idle hosts.
 class GpuPacking final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<GpuPacking>(*this); }
   std::string_view name() const noexcept override { return "gpu-packing"; }
   bool uses_host_context() const noexcept override { return true; }
   double score(const Candidate& c) override {
@@ -183,6 +192,7 @@ class GpuPacking final : public Policy {
 /// FGD's GPU clustering baseline: GPUs already holding vGPUs of the requested size first.
 class GpuClustering final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<GpuClustering>(*this); }
   std::string_view name() const noexcept override { return "gpu-clustering"; }
   double score(const Candidate& c) override {
     for (const auto& o : c.gpu->occupants())
@@ -194,6 +204,7 @@ class GpuClustering final : public Policy {
 /// FGD's random baseline: uniform over the eligible GPUs.
 class Random final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<Random>(*this); }
   /// Draws from a generator seeded with @p seed.
   explicit Random(std::uint64_t seed) : rng_(seed) {}
   std::string_view name() const noexcept override { return "random"; }
@@ -216,6 +227,9 @@ class Random final : public Policy {
 /// plus the framebuffer lost to rounding a requirement up to the type.
 class FragmentationAware final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override {
+    return std::make_shared<FragmentationAware>(*this);
+  }
   /// Weights from @p o.popularity (learnt when empty or when @p o.learn).
   explicit FragmentationAware(const PolicyOptions& o)
       : learn_(o.learn || o.popularity.empty()),
@@ -338,6 +352,7 @@ class FragmentationAware final : public Policy {
 /// A policy made from a scoring function (what the C ABI's callback policy wraps).
 class Scoring final : public Policy {
  public:
+  std::shared_ptr<Policy> clone() const override { return std::make_shared<Scoring>(*this); }
   /// Policy @p name scoring with @p fn.
   Scoring(std::string name, std::function<double(const Candidate&)> fn, bool placement_sensitive)
       : name_(std::move(name)), fn_(std::move(fn)), placement_sensitive_(placement_sensitive) {}
