@@ -258,3 +258,42 @@ TEST_CASE("vgpuctl refuses an unknown policy instead of falling back", "[cli]") 
   CHECK_THAT(r.err, Catch::Contains("unknown placement policy 'spreed'") &&
                         Catch::Contains("breadth-first"));
 }
+
+TEST_CASE("vgpuctl simulate replays a trace and runs the churn benchmark", "[cli]") {
+  TempFile nodes("vgpuctl-sim-nodes.csv",
+                 "sn,cpu_milli,memory_mib,gpu,model\n"
+                 "n0,64000,262144,2,T4\n"
+                 "n1,64000,262144,4,V100M32\n");
+  TempFile pods("vgpuctl-sim-pods.csv",
+                "name,cpu_milli,memory_mib,num_gpu,gpu_milli\n"
+                "p0,1000,1024,1,500\n"
+                "p1,1000,1024,1,1000\n"
+                "p2,1000,1024,2,1000\n"
+                "p3,1000,1024,0,0\n");
+  const std::string files =
+      " --trace " + pods.path.string() + " --nodes " + nodes.path.string() + " ";
+  auto r = vgpuctl("--json simulate" + files + "--seeds 2 --policy best-fit,first-fit");
+  REQUIRE(r.code == 0);
+  auto rows = nlohmann::json::parse(r.out);
+  REQUIRE(rows.size() == 8);  // 2 policies x 2 modes x 2 loads
+  for (const auto& row : rows) {
+    CHECK(row["seeds"] == 2);
+    CHECK(row["requested_allocation"].get<double>() > 0);
+    CHECK(row["committed_allocation"].get<double>() <= 1.0);
+    CHECK((row["load_pct"] == 100 || row["load_pct"] == 130));
+    CHECK((row["mode"] == "equal-size" || row["mode"] == "mixed-size"));
+  }
+  auto table = vgpuctl("simulate" + files + "--seeds 1 --mode equal-size --policy best-fit");
+  CHECK(table.code == 0);
+  CHECK_THAT(table.out, Catch::Contains("best-fit") && Catch::Contains("equal-size"));
+  auto missing = vgpuctl("simulate --trace /nonexistent.csv --nodes " + nodes.path.string());
+  CHECK(missing.code == 2);
+  CHECK_THAT(missing.err, Catch::Contains("/nonexistent.csv"));
+  CHECK(vgpuctl("simulate" + files + "--policy spreed").code == 2);
+  auto churn =
+      vgpuctl("--json simulate churn --seeds 1 --hours 1 --policy best-fit --mode equal-size");
+  REQUIRE(churn.code == 0);
+  auto crows = nlohmann::json::parse(churn.out);
+  REQUIRE(crows.size() == 2);  // without and with defragmentation
+  CHECK(crows[0]["policy"] == "best-fit");
+}
