@@ -154,7 +154,7 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
       return plan;
     }
     std::optional<std::uint32_t> host;
-    // Rooms already made for earlier vGPUs of the request are held by placeholders, which
+    // Rooms already made for earlier vGPUs of the request are held by stand-in vGPUs, which
     // are never moved and are removed before each check of the whole request.
     std::vector<std::pair<Uuid, Placement>> held;
     auto fits = [&] {
@@ -219,7 +219,7 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
           return true;
         });
       }
-      // A room that would evict a placeholder is no room.
+      // A room that would evict a stand-in is no room.
       std::erase_if(rooms, [&](const Room& r) {
         return std::any_of(r.evict.begin(), r.evict.end(),
                            [&](const detail::Resident& x) { return is_held(x.uuid); });

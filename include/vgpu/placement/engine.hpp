@@ -796,26 +796,36 @@ class PlacementEngine {
           consider_gpu(g, cand);
     } else {
       if (policy_->randomized()) return pick_random(rq, cands, scope, nullptr);
-      for (const auto& cand : cands) {
-        const auto* group = find_group(cand.model);
-        if (!group) continue;
-        for (std::uint32_t cid : *group) {
-          GpuClass& cls = classes_[cid];
-          if (cls.members.empty() || cls.key.mode != cand.mode) continue;
-          if (c.numa_node && cls.key.numa != *c.numa_node) continue;
-          const CacheEntry& ce = cached(cid, *cand.type, cand.requested);
-          if (!ce.feasible || (best.found && ce.score > best.score)) continue;
-          for (GpuIndex g : cls.members) {
-            if (!best.better(ce.score, g)) break;
-            if (!passes(g, c, scope)) continue;
-            best = Best{true, ce.score, g, cand.type, ce.placement};
-            break;
-          }
-        }
-      }
+      for_each_feasible_class(rq, cands,
+                              [&](std::uint32_t cid, const Cand& cand, const CacheEntry& ce) {
+                                if (best.found && ce.score > best.score) return;
+                                for (GpuIndex g : classes_[cid].members) {
+                                  if (!best.better(ce.score, g)) break;
+                                  if (!passes(g, c, scope)) continue;
+                                  best = Best{true, ce.score, g, cand.type, ce.placement};
+                                  break;
+                                }
+                              });
     }
     if (!best.found) return std::nullopt;
     return finish(best, c.placement.has_value());
+  }
+
+  // Calls fn(class, candidate, cached entry) for every non-empty class of a candidate's model
+  // and mode (and NUMA node, if the request names one) that can take the candidate's type.
+  template <typename Fn>
+  void for_each_feasible_class(const Request& rq, const std::vector<Cand>& cands, Fn&& fn) {
+    for (const auto& cand : cands) {
+      const auto* group = find_group(cand.model);
+      if (!group) continue;
+      for (std::uint32_t cid : *group) {
+        const GpuClass& cls = classes_[cid];
+        if (cls.members.empty() || cls.key.mode != cand.mode) continue;
+        if (rq.constraints.numa_node && cls.key.numa != *rq.constraints.numa_node) continue;
+        const CacheEntry& ce = cached(cid, *cand.type, cand.requested);
+        if (ce.feasible) fn(cid, cand, ce);
+      }
+    }
   }
 
   // The placement for @p best. Equal-size classes ignore slot positions, so unless the
@@ -852,18 +862,10 @@ class PlacementEngine {
           t = cand.type;
       return finish(Best{true, 0, g, t, e.placement}, c.placement.has_value());
     }
-    for (const auto& cand : cands) {
-      const auto* group = find_group(cand.model);
-      if (!group) continue;
-      for (std::uint32_t cid : *group) {
-        GpuClass& cls = classes_[cid];
-        if (cls.members.empty() || cls.key.mode != cand.mode) continue;
-        if (c.numa_node && cls.key.numa != *c.numa_node) continue;
-        if (!cached(cid, *cand.type, cand.requested).feasible) continue;
-        classes.emplace_back(cid, cand.type);
-        total += cls.members.size();
-      }
-    }
+    for_each_feasible_class(rq, cands, [&](std::uint32_t cid, const Cand& cand, const CacheEntry&) {
+      classes.emplace_back(cid, cand.type);
+      total += classes_[cid].members.size();
+    });
     if (total == 0) return std::nullopt;
     // Rejection sampling over all GPUs is exactly uniform over the eligible ones and cheap
     // unless few are eligible; after 64 misses, draw a position in the eligible classes
