@@ -180,6 +180,23 @@ inline Result<void> validate(const GpuModel& model) {
                  std::to_string(t.max_instances) + " x " + std::to_string(t.placement_size) +
                      " memory slices exceed the GPU's " + std::to_string(mig_memory_slices));
   }
+  // In equal-size mode time-sliced types of one framebuffer size share a GPU and one budget:
+  // they must agree on how many fit and where (the placement engine relies on it).
+  for (std::size_t i = 0; i < model.types.size(); ++i) {
+    const VgpuType& t = model.types[i];
+    if (t.is_mig_backed()) continue;
+    for (std::size_t j = 0; j < i; ++j) {
+      const VgpuType& u = model.types[j];
+      if (u.is_mig_backed() || u.framebuffer != t.framebuffer) continue;
+      if (u.placement_size != t.placement_size || u.max_instances != t.max_instances)
+        return bad("types[" + std::to_string(i) + "]",
+                   t.name + " has the framebuffer of " + u.name + " but " +
+                       std::to_string(t.max_instances) + " x " + std::to_string(t.placement_size) +
+                       " slots instead of " + std::to_string(u.max_instances) + " x " +
+                       std::to_string(u.placement_size) +
+                       "; types of one size share equal-size GPUs and must agree");
+    }
+  }
   return {};
 }
 

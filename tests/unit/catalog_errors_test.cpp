@@ -164,3 +164,20 @@ TEST_CASE("A catalog that clashes with the built-in one names both sides", "[cat
              Catch::Contains("vGPU type 'a16-8q' is already defined by NVIDIA A16"));
   CHECK(catalog.find_type("A16-8Q"));
 }
+
+TEST_CASE("Types of one size must agree on how many fit (they share equal-size GPUs)",
+          "[catalog][errors]") {
+  const std::string text = R"({"schema": "vgpu-catalog/1", "gpus": [{"name": "Test T2",
+    "framebuffer_mib": 16384, "types": [
+      {"name": "T2-4Q", "series": "Q", "framebuffer_mib": 4096, "max_heads": 4,
+       "max_resolution": "5120x2880", "max_instances": 4},
+      {"name": "T2-4B", "series": "B", "framebuffer_mib": 4096, "max_heads": 2,
+       "max_resolution": "2560x1600", "max_instances": 3}]}]})";
+  TypeCatalog c;
+  auto bad = load_catalog_text(c, text, "bad.json");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().message() ==
+        "bad.json: gpus[0].types[1]: T2-4B has the framebuffer of T2-4Q but 3 x 4 slots instead "
+        "of 4 x 4; types of one size share equal-size GPUs and must agree");
+  CHECK(c.models().empty());
+}

@@ -208,9 +208,11 @@ inline Result<DefragPlan> plan_defrag(PlacementEngine& engine, const DefragOptio
             if (s < r.placement + r.type->placement_size && r.placement < s + t->placement_size)
               evict.push_back(r);
           if (evict.empty()) {
-            // Blocked by the per-type maximum: one vGPU of the same budget must go.
+            // Blocked by the per-type maximum: one vGPU of the same budget must go (in
+            // equal-size mode the budget is per size, otherwise per type).
+            const bool per_size = occ.gpu().mode == GpuMode::equal_size;
             for (const auto& r : all)
-              if (r.type->framebuffer == t->framebuffer || r.type == t) {
+              if (r.type == t || (per_size && r.type->framebuffer == t->framebuffer)) {
                 evict.push_back(r);
                 break;
               }

@@ -321,6 +321,11 @@ class FragmentationAware final : public Policy {
   }
 
   void rebuild() {
+    // Forget shapes whose weight has decayed to nothing, so odd sizes do not pile up.
+    double most = 0;
+    for (const auto& [s, c] : counts_)
+      most = std::max(most, c);
+    std::erase_if(counts_, [&](const auto& kv) { return kv.second < most * 1e-4; });
     std::vector<std::pair<Shape, double>> all(counts_.begin(), counts_.end());
     std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) {
       return a.second != b.second ? a.second > b.second : a.first < b.first;
