@@ -73,8 +73,8 @@ struct ChurnWorkload {
   /// policies refuse 1-3% of VMs.
   double offered_load = 0.6;
   double defrag_period_minutes = 5;  ///< With defragmentation: a pass every this often.
-  std::size_t defrag_budget = 16;     ///< Migrations one pass (or one rescue) may make.
-  bool defrag_on_reject = true;       ///< With defragmentation: also try to make room on a refusal.
+  std::size_t defrag_budget = 16;    ///< Migrations one pass (or one rescue) may make.
+  bool defrag_on_reject = true;      ///< With defragmentation: also try to make room on a refusal.
 
   /// The default VM kinds: desktops by type and by requirement, compute by requirement and by
   /// type.
@@ -497,12 +497,9 @@ inline Result<ChurnReport> run_churn(const ChurnWorkload& workload, const TypeCa
   if (options.seeds == 0) return fail(Errc::invalid_argument, "seeds must be at least 1");
   if (options.modes.empty() || options.defrag.empty())
     return fail(Errc::invalid_argument, "give at least one mode and one defrag setting");
-  std::vector<std::string> policies = options.policies;
-  if (policies.empty())
-    for (auto n : policy_names())
-      policies.emplace_back(n);
-  for (const auto& p : policies)
-    if (auto ok = make_policy(p); !ok) return ok.error();
+  auto chosen = policies_to_run(options.policies);
+  if (!chosen) return chosen.error();
+  const std::vector<std::string>& policies = *chosen;
   auto setup = prepare_churn(workload, catalog);
   if (!setup) return setup.error();
   ChurnReport report;
@@ -511,48 +508,37 @@ inline Result<ChurnReport> run_churn(const ChurnWorkload& workload, const TypeCa
   const std::size_t per_mode = options.defrag.size() * options.seeds;
   const std::size_t per_policy = options.modes.size() * per_mode;
   const std::size_t count = policies.size() * per_policy;
-  std::vector<std::optional<Result<ChurnRun>>> results(count);
-  const auto started = std::chrono::steady_clock::now();
-  run_parallel(
+  auto runs = run_all<ChurnRun>(
       count, options.threads,
       [&](std::size_t i) {
         const auto& policy = policies[i / per_policy];
         const GpuMode mode = options.modes[(i % per_policy) / per_mode];
         const bool defrag = options.defrag[(i % per_mode) / options.seeds];
         const std::uint64_t seed = options.first_seed + i % options.seeds;
-        results[i] = run_churn_once(*setup, policy, mode, defrag, seed);
+        return run_churn_once(*setup, policy, mode, defrag, seed);
       },
-      options.progress);
-  report.wall_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  for (auto& r : results) {
-    if (!*r) return r->error();
-    report.runs.push_back(std::move(**r));
-  }
+      options.progress, report.wall_seconds);
+  if (!runs) return runs.error();
+  report.runs = std::move(*runs);
+  const double per_day = 24 / workload.hours;
   for (std::size_t i = 0; i < count; i += options.seeds) {
     ChurnRow row;
     const auto& first = report.runs[i];
     row.policy = first.policy;
     row.mode = first.mode;
     row.defrag = first.defrag;
-    std::vector<double> ratio, in_use, lb, rej, mig, arr, bad;
-    for (std::size_t s = i; s < i + options.seeds; ++s) {
-      const auto& r = report.runs[s];
-      ratio.push_back(r.ratio);
-      in_use.push_back(r.gpus_in_use);
-      lb.push_back(r.lower_bound);
-      rej.push_back(r.rejection_rate);
-      mig.push_back(static_cast<double>(r.migrations) * 24 / workload.hours);
-      arr.push_back(static_cast<double>(r.arrivals) * 24 / workload.hours);
-      bad.push_back(static_cast<double>(r.defrag_failures));
-    }
-    row.ratio = summarize(ratio);
-    row.gpus_in_use = summarize(in_use);
-    row.lower_bound = summarize(lb);
-    row.rejection_rate = summarize(rej);
-    row.migrations = summarize(mig);
-    row.arrivals = summarize(arr);
-    row.defrag_failures = summarize(bad);
+    auto over_seeds = [&](auto value) {
+      return summarize_by(report.runs, i, options.seeds, value);
+    };
+    row.ratio = over_seeds([](const ChurnRun& r) { return r.ratio; });
+    row.gpus_in_use = over_seeds([](const ChurnRun& r) { return r.gpus_in_use; });
+    row.lower_bound = over_seeds([](const ChurnRun& r) { return r.lower_bound; });
+    row.rejection_rate = over_seeds([](const ChurnRun& r) { return r.rejection_rate; });
+    row.migrations =
+        over_seeds([&](const ChurnRun& r) { return static_cast<double>(r.migrations) * per_day; });
+    row.arrivals =
+        over_seeds([&](const ChurnRun& r) { return static_cast<double>(r.arrivals) * per_day; });
+    row.defrag_failures = over_seeds([](const ChurnRun& r) { return r.defrag_failures; });
     row.seeds = options.seeds;
     report.rows.push_back(std::move(row));
   }

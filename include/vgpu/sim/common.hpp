@@ -10,16 +10,21 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <string>
 #include <thread>
 #include <vector>
 
+#include "vgpu/error.hpp"
 #include "vgpu/model/uuid.hpp"
+#include "vgpu/placement/policy.hpp"
 
 namespace vgpu::sim {
 
@@ -126,6 +131,48 @@ inline void run_parallel(std::size_t count, unsigned threads,
       t.join();
   }
   if (failure) std::rethrow_exception(failure);
+}
+
+/// The policies a simulation runs: @p chosen, or every built-in one when empty. Fails on the
+/// first unknown name.
+inline Result<std::vector<std::string>> policies_to_run(const std::vector<std::string>& chosen) {
+  std::vector<std::string> out = chosen;
+  if (out.empty())
+    for (auto n : policy_names())
+      out.emplace_back(n);
+  for (const auto& p : out)
+    if (auto ok = make_policy(p); !ok) return ok.error();
+  return out;
+}
+
+/// Runs @p job(i) -> Result<Run> for i in [0, @p count) with run_parallel() and returns the
+/// runs in index order, or the error of the first run that failed. @p wall_seconds receives
+/// the elapsed time.
+template <typename Run, typename Job>
+Result<std::vector<Run>> run_all(std::size_t count, unsigned threads, Job&& job,
+                                 const std::function<void(std::size_t, std::size_t)>& progress,
+                                 double& wall_seconds) {
+  std::vector<std::optional<Result<Run>>> results(count);
+  const auto started = std::chrono::steady_clock::now();
+  run_parallel(
+      count, threads, [&](std::size_t i) { results[i] = job(i); }, progress);
+  wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::vector<Run> runs;
+  for (auto& r : results) {
+    if (!*r) return r->error();
+    runs.push_back(std::move(**r));
+  }
+  return runs;
+}
+
+/// The Summary of @p value(run) over the @p n runs starting at @p first (one row's seeds).
+template <typename Run, typename Value>
+Summary summarize_by(const std::vector<Run>& runs, std::size_t first, std::size_t n,
+                     Value&& value) {
+  std::vector<double> values;
+  for (std::size_t i = first; i < first + n; ++i)
+    values.push_back(static_cast<double>(value(runs[i])));
+  return summarize(values);
 }
 
 }  // namespace vgpu::sim

@@ -582,12 +582,9 @@ inline Result<OpenbReport> run_openb(const std::vector<OpenbNode>& nodes,
   if (options.modes.empty()) return fail(Errc::invalid_argument, "give at least one mode");
   for (double l : options.loads)
     if (!(l > 0 && l <= 10)) return fail(Errc::invalid_argument, "load points must be in (0, 10]");
-  std::vector<std::string> policies = options.policies;
-  if (policies.empty())
-    for (auto n : policy_names())
-      policies.emplace_back(n);
-  for (const auto& p : policies)
-    if (auto ok = make_policy(p); !ok) return ok.error();
+  auto chosen = policies_to_run(options.policies);
+  if (!chosen) return chosen.error();
+  const std::vector<std::string>& policies = *chosen;
   for (GpuMode m : options.modes)
     if (m == GpuMode::mig)
       return fail(Errc::invalid_argument, "the replay runs in equal-size or mixed-size mode");
@@ -611,23 +608,17 @@ inline Result<OpenbReport> run_openb(const std::vector<OpenbNode>& nodes,
 
   const std::size_t per_policy = options.modes.size() * options.seeds;
   const std::size_t count = policies.size() * per_policy;
-  std::vector<std::optional<Result<OpenbRun>>> results(count);
-  const auto started = std::chrono::steady_clock::now();
-  run_parallel(
+  auto runs = run_all<OpenbRun>(
       count, options.threads,
       [&](std::size_t i) {
         const auto& policy = policies[i / per_policy];
         const GpuMode mode = options.modes[(i % per_policy) / options.seeds];
         const std::uint64_t seed = options.first_seed + i % options.seeds;
-        results[i] = run_openb_once(*setup, policy, mode, seed);
+        return run_openb_once(*setup, policy, mode, seed);
       },
-      options.progress);
-  report.wall_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  for (auto& r : results) {
-    if (!*r) return r->error();
-    report.runs.push_back(std::move(**r));
-  }
+      options.progress, report.wall_seconds);
+  if (!runs) return runs.error();
+  report.runs = std::move(*runs);
   std::vector<double> loads = options.loads;
   std::sort(loads.begin(), loads.end());
   for (std::size_t p = 0; p < policies.size(); ++p)
@@ -637,23 +628,19 @@ inline Result<OpenbReport> run_openb(const std::vector<OpenbNode>& nodes,
         row.policy = policies[p];
         row.mode = options.modes[m];
         row.load = loads[l];
-        std::vector<double> req, com, un, rej, rejg, arr;
-        for (std::uint32_t s = 0; s < options.seeds; ++s) {
-          const auto& run = report.runs[p * per_policy + m * options.seeds + s];
-          const auto& pt = run.points[l];
-          req.push_back(pt.requested_allocation);
-          com.push_back(pt.committed_allocation);
-          un.push_back(pt.unallocated_gpus);
-          rej.push_back(static_cast<double>(pt.rejected_tasks));
-          rejg.push_back(pt.rejected_gpus);
-          arr.push_back(static_cast<double>(pt.arrived_tasks));
-        }
-        row.requested_allocation = summarize(req);
-        row.committed_allocation = summarize(com);
-        row.unallocated_gpus = summarize(un);
-        row.rejected_tasks = summarize(rej);
-        row.rejected_gpus = summarize(rejg);
-        row.arrived_tasks = summarize(arr);
+        // This row's seeds, at load point l.
+        auto over_seeds = [&](auto value) {
+          return summarize_by(report.runs, p * per_policy + m * options.seeds, options.seeds,
+                              [&](const OpenbRun& run) { return value(run.points[l]); });
+        };
+        row.requested_allocation =
+            over_seeds([](const auto& pt) { return pt.requested_allocation; });
+        row.committed_allocation =
+            over_seeds([](const auto& pt) { return pt.committed_allocation; });
+        row.unallocated_gpus = over_seeds([](const auto& pt) { return pt.unallocated_gpus; });
+        row.rejected_tasks = over_seeds([](const auto& pt) { return pt.rejected_tasks; });
+        row.rejected_gpus = over_seeds([](const auto& pt) { return pt.rejected_gpus; });
+        row.arrived_tasks = over_seeds([](const auto& pt) { return pt.arrived_tasks; });
         row.seeds = options.seeds;
         report.rows.push_back(std::move(row));
       }
