@@ -141,7 +141,7 @@ TEST_CASE("Host files save atomically and load back", "[host]") {
   fs::remove_all(dir);
   fs::create_directories(dir);
   HostDescription host = default_host(builtin_catalog()).value();
-  VgpuInstance v{Uuid::generate(), "A16-4Q", host.gpus.front().address, 4, "vm-7", {}};
+  VgpuInstance v{Uuid::generate(), "A16-4Q", host.gpus.front().address, 4, "vm-7", {}, {}};
   host.vgpus.push_back(v);
   REQUIRE(save_host_description(host, dir / "host.json"));
   auto loaded = load_host_description(dir / "host.json", builtin_catalog());

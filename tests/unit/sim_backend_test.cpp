@@ -38,15 +38,15 @@ TEST_CASE("The simulated backend creates, lists and destroys vGPUs", "[sim]") {
 TEST_CASE("A hand-built host with impossible vGPUs is refused, not dropped", "[sim]") {
   HostDescription host = default_host(builtin_catalog()).value();
   const PciAddress a16 = host.gpus.front().address;
-  host.vgpus.push_back({Uuid::generate(), "A16-2Q", a16, 0, "", {}});
+  host.vgpus.push_back({Uuid::generate(), "A16-2Q", a16, 0, "", {}, {}});
   CHECK(sys::make_simulated_backend(host));
-  host.vgpus.push_back({Uuid::generate(), "A16-4Q", a16, 4, "", {}});
+  host.vgpus.push_back({Uuid::generate(), "A16-4Q", a16, 4, "", {}, {}});
   auto mixed = sys::make_simulated_backend(host);
   REQUIRE_FALSE(mixed);
   CHECK(mixed.error().message() ==
         "simulated host: vgpus[1]: GPU 0000:41:00.0 holds A16-2Q vGPUs (equal-size mode); "
         "A16-4Q cannot join");
-  host.vgpus.back() = {Uuid::generate(), "A16-2Q", *PciAddress::parse("0000:01:00.0"), 0, "", {}};
+  host.vgpus.back() = {Uuid::generate(), "A16-2Q", *PciAddress::parse("0000:01:00.0"), 0, "", {}, {}};
   CHECK(sys::make_simulated_backend(host).error().code() == Errc::not_found);
 }
 

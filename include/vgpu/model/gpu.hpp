@@ -77,6 +77,9 @@ struct VgpuInstance {
   std::uint32_t placement = 0;  ///< Start slot (GiB slot, or MIG memory slice).
   std::string owner;            ///< Free-form owner (VM name or uuid); may be empty.
   std::chrono::system_clock::time_point created_at;  ///< When it was created.
+  /// What a VMM is given: a VF's PCI address ("0000:41:00.5") for SR-IOV vGPUs, the mdev
+  /// sysfs path for mdev vGPUs; empty on the simulated host.
+  std::string device;
 };
 
 }  // namespace vgpu

@@ -44,8 +44,13 @@ class SimulatedBackend final : public Backend {
                                            request.type_name);
     auto placed = occ->second.add(request.uuid, *type, request.placement);
     if (!placed) return placed.error();
-    VgpuInstance inst{request.uuid, type->name,    request.gpu,
-                      *placed,      request.owner, std::chrono::system_clock::now()};
+    VgpuInstance inst{request.uuid,
+                      type->name,
+                      request.gpu,
+                      *placed,
+                      request.owner,
+                      std::chrono::system_clock::now(),
+                      {}};
     instances_.push_back(inst);
     return inst;
   }
