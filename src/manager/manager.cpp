@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -506,6 +507,14 @@ struct Manager::Impl {
         plan.push_back({i, std::move(*rq), std::nullopt, d.vm_uuid});
       }
     }
+    // Create in entry order, but vGPUs pinned to a GPU or slot first: an unpinned one could
+    // otherwise take the room a pinned one needs.
+    std::stable_sort(plan.begin(), plan.end(), [](const ToCreate& a, const ToCreate& b) {
+      auto pinned = [](const ToCreate& c) {
+        return !c.request.constraints.allowed.empty() || c.request.constraints.placement;
+      };
+      return pinned(a) && !pinned(b);
+    });
     for (const auto& r : existing)
       if (!claimed.count(r.uuid)) report.extra.push_back(r);
     std::vector<VgpuRecord> pruned;

@@ -77,34 +77,34 @@ TEST_CASE("vgpuctl types shows the catalog and what is creatable", "[cli]") {
   CHECK(nlohmann::json::parse(all.out).size() == 353);
 }
 
-TEST_CASE("vgpuctl keeps state in a host file with --save", "[cli]") {
+TEST_CASE("vgpuctl keeps a simulated host's state in its file and ledger", "[cli]") {
   namespace fs = std::filesystem;
   const fs::path host =
       fs::temp_directory_path() / ("vgpuctl-host-" + std::to_string(::getpid()) + ".json");
   std::ofstream(host) << R"({"gpus": [{"model": "L4", "count": 2}]})";
-  auto made =
-      vgpuctl("--host " + host.string() +
-              " --json create --type L4-12Q --uuid 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01 --save");
+  auto made = vgpuctl("--host " + host.string() +
+                      " --json create --type L4-12Q --uuid 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01");
   REQUIRE(made.code == 0);
   auto list = vgpuctl("--host " + host.string() + " list");
   CHECK_THAT(list.out, Catch::Contains("3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01  L4-12Q"));
-  auto full = vgpuctl("--host " + host.string() + " create --type L4-24Q --count 2 --save");
+  CHECK_THAT(list.out, Catch::Contains("active"));
+  CHECK(fs::exists(host.string() + ".ledger"));
+  auto full = vgpuctl("--host " + host.string() + " create --type L4-24Q --count 2");
   CHECK(full.code == 1);  // all-or-nothing: the second L4-24Q has no room
   CHECK_THAT(full.err, Catch::Contains("request 2 of 2 (L4-24Q)") &&
                            Catch::Contains("destroyed again") &&
                            Catch::Contains("no room for 1 x L4-24Q"));
   CHECK(vgpuctl("--host " + host.string() + " --json list").out.find("L4-24Q") ==
         std::string::npos);
-  auto gone =
-      vgpuctl("--host " + host.string() + " destroy 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01 --save");
+  auto gone = vgpuctl("--host " + host.string() + " destroy 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01");
   CHECK(gone.code == 0);
   CHECK_THAT(vgpuctl("--host " + host.string() + " list").out, Catch::Contains("no vGPUs"));
   // Owners are free text; bytes that are not UTF-8 must not break JSON output or saving.
-  auto odd =
-      vgpuctl("--host " + host.string() + " --json create --type L4-4Q --owner $'vm\\xff' --save");
+  auto odd = vgpuctl("--host " + host.string() + " --json create --type L4-4Q --owner $'vm\\xff'");
   CHECK(odd.code == 0);
   CHECK_THAT(vgpuctl("--host " + host.string() + " list").out, Catch::Contains("L4-4Q"));
-  fs::remove(host);
+  for (const char* suffix : {"", ".lock", ".ledger"})
+    fs::remove(host.string() + suffix);
 }
 
 TEST_CASE("vgpuctl names bad input on stderr with documented exit codes", "[cli]") {
@@ -123,7 +123,8 @@ TEST_CASE("vgpuctl names bad input on stderr with documented exit codes", "[cli]
       {"create --type A16-2Q --type A16-4Q --count 1 --count 2 --count 3",
        "--count was given 3 times", 2},
       {"create --type L40S-4Q --placement 40", "placement 40 is not allowed for L40S-4Q", 2},
-      {"create --type A16-2Q --save", "--save writes the --host file back; give --host FILE", 2},
+      {"--ledger /tmp/vgpuctl-unused-ledger list",
+       "the built-in simulated host lasts as long as this process", 2},
       {"destroy 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01",
        "no vGPU 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01", 1},
       {"--host /nonexistent/host.json gpus", "cannot open host description /nonexistent/host.json",
@@ -156,7 +157,11 @@ struct TempFile {
       : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
     std::ofstream(path) << text;
   }
-  ~TempFile() { std::filesystem::remove(path); }
+  // A simulated host file gets a lock file, a ledger and definitions next to it.
+  ~TempFile() {
+    for (const char* suffix : {"", ".lock", ".ledger", ".ledger.definitions.json"})
+      std::filesystem::remove(path.string() + suffix);
+  }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
 };
@@ -212,7 +217,7 @@ TEST_CASE("vgpuctl plan places a batch, largest first, and commits only when ask
   CHECK_THAT(vgpuctl(base + "list").out, Catch::Contains("no vGPUs"));  // plan only
   auto human = vgpuctl(base + "plan --in-order " + plan.path.string());
   CHECK_THAT(human.out, Catch::Contains("in file order") && Catch::Contains("refused"));
-  auto done = vgpuctl(base + "plan --commit --save " + plan.path.string());
+  auto done = vgpuctl(base + "plan --commit " + plan.path.string());
   CHECK(done.code == 1);
   CHECK_THAT(done.out, Catch::Contains("created 3 vGPU(s)"));
   CHECK_THAT(vgpuctl(base + "list").out, Catch::Contains("A16-16Q") && Catch::Contains("vm-2"));
@@ -296,4 +301,45 @@ TEST_CASE("vgpuctl simulate replays a trace and runs the churn benchmark", "[cli
   auto crows = nlohmann::json::parse(churn.out);
   REQUIRE(crows.size() == 2);  // without and with defragmentation
   CHECK(crows[0]["policy"] == "best-fit");
+}
+
+TEST_CASE("vgpuctl apply is idempotent, rolls back on failure, and restore re-creates", "[cli]") {
+  TempFile host("vgpuctl-apply-host", R"({"gpus": [{"model": "A16", "count": 2}]})");
+  TempFile state("vgpuctl-apply-state.json", R"({"vgpus": [
+      {"type": "A16-4Q", "count": 3, "gpu": "0000:41:00.0"},
+      {"type": "A16-8Q", "uuid": "5a1e0c1e-0000-4000-8000-00000000abcd", "owner": "vm-db"}]})");
+  const std::string base = "--host " + host.path.string() + " ";
+  auto first = vgpuctl(base + "--json apply " + state.path.string());
+  REQUIRE(first.code == 0);
+  auto doc = nlohmann::json::parse(first.out);
+  CHECK(doc["created"].size() == 4);
+  CHECK(doc["kept"].empty());
+  auto again = nlohmann::json::parse(vgpuctl(base + "--json apply " + state.path.string()).out);
+  CHECK(again["created"].empty());  // twice changes nothing
+  CHECK(again["kept"].size() == 4);
+
+  // Too much for the host: nothing this run created survives, and the error says so.
+  TempFile big("vgpuctl-apply-big.json", R"({"vgpus": [
+      {"type": "A16-4Q", "count": 4, "gpu": "0000:41:00.0"},
+      {"type": "A16-16Q", "count": 1}]})");
+  auto fail = vgpuctl(base + "apply " + big.path.string());
+  CHECK(fail.code == 1);
+  CHECK_THAT(fail.err, Catch::Contains("vgpus[1] (A16-16Q)") && Catch::Contains("undone"));
+  CHECK(nlohmann::json::parse(vgpuctl(base + "--json list").out).size() == 4);
+
+  // A "reboot": the simulated kernel forgets every vGPU. Reconcile releases the records,
+  // restore brings the same vGPUs back.
+  std::ofstream(host.path) << R"({"gpus": [{"model": "A16", "count": 2}]})";
+  auto rec = vgpuctl(base + "reconcile");
+  CHECK(rec.code == 0);
+  CHECK_THAT(rec.out + rec.err, Catch::Contains("the backend no longer has it"));
+  CHECK_THAT(vgpuctl(base + "list").out, Catch::Contains("no vGPUs"));
+  auto back = nlohmann::json::parse(vgpuctl(base + "--json restore").out);
+  CHECK(back["created"].size() == 4);
+  CHECK_THAT(
+      vgpuctl(base + "list").out,
+      Catch::Contains("5a1e0c1e-0000-4000-8000-00000000abcd  A16-8Q") && Catch::Contains("vm-db"));
+  auto dry = vgpuctl(base + "apply --dry-run --prune " + big.path.string());
+  CHECK_THAT(dry.out, Catch::Contains("dry run (nothing changed)"));
+  CHECK(nlohmann::json::parse(vgpuctl(base + "--json list").out).size() == 4);
 }

@@ -16,6 +16,8 @@
 #include "table.hpp"
 #include "vgpu/catalog_io.hpp"
 #include "vgpu/host.hpp"
+#include "vgpu/host_state.hpp"
+#include "vgpu/manager.hpp"
 #include "vgpu/placement/batch.hpp"
 #include "vgpu/placement/defrag.hpp"
 #include "vgpu/placement/engine.hpp"
@@ -63,19 +65,20 @@ std::string mib(vgpu::Bytes b) {
 
 struct Options {
   std::string host_file;
+  std::string ledger;
   std::vector<std::string> catalogs;
   bool replace_catalog = false;
   bool json = false;
   std::string policy = "fragmentation-aware";
 };
 
-// Everything a command works on: the catalog, the host's backend and the placement engine
-// that mirrors what the backend holds.
+// Everything a command works on: the Manager (catalog, backend, ledger) and a snapshot of
+// its placement engine, in step with the ledger when the command started, for what-if work
+// (explain, plan, defrag) and display.
 struct Session {
-  vgpu::TypeCatalog catalog;
-  std::unique_ptr<vgpu::sys::Backend> backend;
+  std::unique_ptr<vgpu::Manager> manager;
+  const vgpu::TypeCatalog* catalog = nullptr;
   vgpu::PlacementEngine engine;
-  std::vector<vgpu::VgpuInstance> instances;
 
   vgpu::Result<vgpu::GpuIndex> find_gpu(std::string_view text, std::string_view flag) const {
     auto a = vgpu::PciAddress::parse(text);
@@ -86,51 +89,37 @@ struct Session {
                                                    " on this host (`vgpuctl gpus` lists them)");
     return *g;
   }
+
+  // Takes a new snapshot after a command changed the host.
+  vgpu::Result<void> refresh() {
+    auto e = manager->snapshot();
+    if (!e) return e.error();
+    engine = std::move(*e);
+    return {};
+  }
 };
 
 vgpu::Result<Session> open_session(const Options& o) {
-  auto policy = vgpu::make_policy(o.policy);
-  if (!policy) return policy.error().with_context("--policy");
-  Session s{vgpu::builtin_catalog(), nullptr, vgpu::PlacementEngine(*policy), {}};
-  for (const auto& path : o.catalogs) {
-    auto ok = vgpu::load_catalog_path(
-        s.catalog, path,
-        o.replace_catalog ? vgpu::OnDuplicate::replace : vgpu::OnDuplicate::refuse);
-    if (!ok) return ok.error();
-  }
-  vgpu::HostDescription host;
-  if (o.host_file.empty()) {
-    auto builtin = vgpu::default_host(s.catalog);
-    if (!builtin) return builtin.error();
-    host = std::move(*builtin);
-  } else {
-    auto loaded = vgpu::load_host_description(o.host_file, s.catalog);
-    if (!loaded) return loaded.error();
-    host = std::move(*loaded);
-  }
-  auto backend = vgpu::sys::make_simulated_backend(std::move(host));
-  if (!backend) return backend.error();
-  s.backend = std::move(*backend);
-  if (auto ok = vgpu::sys::check_interface_version(*s.backend); !ok) return ok.error();
-  auto gpus = s.backend->gpus();
-  if (!gpus) return gpus.error();
-  for (const auto& g : *gpus)
-    if (auto added = s.engine.add_gpu(g); !added) return added.error();
-  auto instances = s.backend->instances();
-  if (!instances) return instances.error();
-  s.instances = std::move(*instances);
-  for (const auto& v : s.instances) {
-    auto g = s.engine.find_gpu(v.gpu);
-    const auto& model = g ? s.engine.gpu(*g).gpu().model : nullptr;
-    const vgpu::VgpuType* t = model ? model->find_type(v.type_name) : nullptr;
-    if (!t)
-      return vgpu::fail(vgpu::Errc::internal, "backend reports vGPU " + v.uuid.to_string() +
-                                                  " on an unknown GPU or type");
-    if (auto ok = s.engine.commit(vgpu::Placement{*g, vgpu::TypeRef{model, t}, v.placement, 0},
-                                  v.uuid, v.owner);
-        !ok)
-      return ok.error();
-  }
+  vgpu::ManagerOptions mo;
+  mo.sim_host = o.host_file;
+  mo.ledger = o.ledger;
+  mo.policy = o.policy;
+  mo.replace_catalog = o.replace_catalog;
+  for (const auto& c : o.catalogs)
+    mo.catalogs.emplace_back(c);
+  // Repairs are worth telling an admin about; routine messages are not.
+  mo.logger = [](vgpu::LogLevel level, std::string_view message) {
+    if (level >= vgpu::LogLevel::warning)
+      std::fprintf(stderr, "vgpuctl: %.*s\n", static_cast<int>(message.size()), message.data());
+  };
+  if (auto policy = vgpu::make_policy(o.policy); !policy)
+    return policy.error().with_context("--policy");
+  auto manager = vgpu::Manager::open(std::move(mo));
+  if (!manager) return manager.error();
+  auto engine = (*manager)->snapshot();
+  if (!engine) return engine.error();
+  Session s{std::move(*manager), nullptr, std::move(*engine)};
+  s.catalog = &s.manager->catalog();
   return s;
 }
 
@@ -153,12 +142,16 @@ json type_json(const vgpu::VgpuType& t) {
   return j;
 }
 
-json instance_json(const vgpu::VgpuInstance& v) {
+json record_json(const vgpu::VgpuRecord& v) {
   json j = {{"uuid", v.uuid.to_string()},
             {"type", v.type_name},
             {"gpu", v.gpu.to_string()},
-            {"placement", v.placement}};
+            {"placement", v.placement},
+            {"state", std::string(vgpu::to_string(v.state))}};
   if (!v.owner.empty()) j["owner"] = v.owner;
+  if (v.vm_uuid) j["vm_uuid"] = v.vm_uuid->to_string();
+  if (!v.device.empty()) j["device"] = v.device;
+  if (v.process.pid != 0 && v.state != vgpu::VgpuState::active) j["pid"] = v.process.pid;
   return j;
 }
 
@@ -250,7 +243,7 @@ int cmd_types(Session& s, const Options& o, const std::string& gpu_text, bool cr
       }
     }
   } else if (all) {
-    for (const auto& m : s.catalog.models())
+    for (const auto& m : s.catalog->models())
       for (const auto& t : m->types)
         add_type_row(*m, t);
   } else {
@@ -381,7 +374,7 @@ vgpu::Result<std::vector<vgpu::Request>> build_requests(const Session& s, const 
         rq.requirement.series = *se;
       }
     } else {
-      auto type = s.catalog.find_type(a.types[i]);
+      auto type = s.catalog->find_type(a.types[i]);
       if (!type) return type.error().with_context("--type");
       rq.type = *type;
     }
@@ -401,20 +394,7 @@ vgpu::Result<std::vector<vgpu::Request>> build_requests(const Session& s, const 
 struct CreateArgs {
   RequestArgs request;
   std::string uuid;
-  bool save = false;
 };
-
-vgpu::Result<void> save_if_asked(Session& s, const Options& o, bool save) {
-  if (!save) return {};
-  vgpu::HostDescription host;
-  auto gpus = s.backend->gpus();
-  if (!gpus) return gpus.error();
-  auto instances = s.backend->instances();
-  if (!instances) return instances.error();
-  host.gpus = std::move(*gpus);
-  host.vgpus = std::move(*instances);
-  return vgpu::save_host_description(host, o.host_file);
-}
 
 std::string type_label(const vgpu::Request& rq) {
   if (rq.type) return rq.type->type->name;
@@ -425,29 +405,33 @@ std::string type_label(const vgpu::Request& rq) {
   return need;
 }
 
-// Creates the vGPUs of @p placed through the backend and records them in the engine. On
-// failure destroys what it created and returns the error.
-vgpu::Result<std::vector<vgpu::VgpuInstance>> create_all(
+// Destroys @p made again after a later step failed; says so if that fails too.
+void roll_back(Session& s, const std::vector<vgpu::VgpuRecord>& made) {
+  for (const auto& v : made)
+    if (auto ok = s.manager->destroy(v.uuid); !ok)
+      std::fprintf(stderr, "vgpuctl: could not destroy %s again: %s\n", v.uuid.to_string().c_str(),
+                   ok.error().message().c_str());
+}
+
+// Creates the vGPUs of a planned batch item exactly where the plan put them.
+vgpu::Result<std::vector<vgpu::VgpuRecord>> create_planned(
     Session& s, const std::vector<std::pair<vgpu::Uuid, vgpu::Placement>>& placed,
-    const std::string& owner) {
-  std::vector<vgpu::VgpuInstance> made;
+    const vgpu::Request& request) {
+  std::vector<vgpu::VgpuRecord> made;
   for (const auto& [uuid, where] : placed) {
-    auto v = s.backend->create({uuid, s.engine.gpu(where.gpu).gpu().address, where.type.type->name,
-                                where.placement, owner});
-    if (v) {
-      if (auto ok = s.engine.commit(where, uuid, owner); ok) {
-        made.push_back(*v);
-        continue;
-      } else {
-        (void)s.backend->destroy(uuid);
-        v = ok.error();
-      }
+    vgpu::Request pinned = vgpu::Request::of(where.type, 1);
+    pinned.owner = request.owner;
+    pinned.constraints.allowed = {where.gpu};
+    pinned.constraints.placement = where.placement;
+    pinned.constraints.distinct_gpus = false;
+    vgpu::CreateOptions co;
+    co.uuids = {uuid};
+    auto v = s.manager->create(pinned, co);
+    if (!v) {
+      roll_back(s, made);
+      return v.error();
     }
-    for (const auto& m : made) {
-      (void)s.backend->destroy(m.uuid);
-      (void)s.engine.destroy(m.uuid);
-    }
-    return v.error();
+    made.insert(made.end(), v->begin(), v->end());
   }
   return made;
 }
@@ -468,33 +452,14 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
     if (!u) return report(u.error().with_context("--uuid"));
     fixed.push_back(*u);
   }
-  if (a.save && o.host_file.empty())
-    return report(vgpu::fail(vgpu::Errc::invalid_argument,
-                             "--save writes the --host file back; give --host FILE"));
-
-  std::vector<vgpu::VgpuInstance> created;
-  auto roll_back = [&] {
-    for (const auto& v : created) {
-      (void)s.backend->destroy(v.uuid);
-      (void)s.engine.destroy(v.uuid);
-    }
-  };
+  std::vector<vgpu::VgpuRecord> created;
   for (std::size_t i = 0; i < requests->size(); ++i) {
     const auto& rq = (*requests)[i];
-    vgpu::Result<std::vector<vgpu::VgpuInstance>> made = vgpu::fail(vgpu::Errc::internal, "");
-    if (!fixed.empty() && s.engine.gpu_of(fixed.front()))
-      made = vgpu::fail(vgpu::Errc::conflict,
-                        "vGPU " + fixed.front().to_string() + " already exists (`vgpuctl list`)");
-    else if (auto plan = s.engine.plan(rq); !plan)
-      made = plan.error();
-    else {
-      std::vector<std::pair<vgpu::Uuid, vgpu::Placement>> placed;
-      for (const auto& p : *plan)
-        placed.emplace_back(fixed.empty() ? vgpu::Uuid::generate() : fixed.front(), p);
-      made = create_all(s, placed, rq.owner);
-    }
+    vgpu::CreateOptions co;
+    co.uuids = fixed;
+    auto made = s.manager->create(rq, co);
     if (!made) {
-      roll_back();
+      roll_back(s, created);
       std::string what = requests->size() == 1 ? ""
                                                : fmt::format("request {} of {} ({}): ", i + 1,
                                                              requests->size(), type_label(rq));
@@ -505,17 +470,14 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
     }
     created.insert(created.end(), made->begin(), made->end());
   }
-  if (auto ok = save_if_asked(s, o, a.save); !ok) {
-    roll_back();
-    return report(ok.error());
-  }
   if (o.json) {
     json out = json::array();
     for (const auto& v : created)
-      out.push_back(instance_json(v));
+      out.push_back(record_json(v));
     print_json(json{{"created", out}, {"policy", std::string(s.engine.policy().name())}});
     return exit_ok;
   }
+  if (auto ok = s.refresh(); !ok) return report(ok.error());
   vgpuctl::Table t({"UUID", "TYPE", "GPU", "PLACEMENT"});
   for (const auto& v : created)
     t.add({v.uuid.to_string(), v.type_name, v.gpu.to_string(), std::to_string(v.placement)});
@@ -526,8 +488,7 @@ int cmd_create(Session& s, const Options& o, const CreateArgs& a) {
   print_gpus(s, false);
   if (o.host_file.empty())
     std::printf(
-        "\n(built-in simulated host: state lasts this invocation; use --host FILE --save to keep "
-        "it)\n");
+        "\n(built-in simulated host: state lasts this invocation; use --host FILE to keep it)\n");
   return exit_ok;
 }
 
@@ -604,48 +565,31 @@ struct PlanArgs {
   std::string file;
   bool in_order = false;
   bool commit = false;
-  bool save = false;
 };
 
 int cmd_plan(Session& s, const Options& o, const PlanArgs& a) {
-  auto requests = vgpu::load_requests(a.file, s.catalog, s.engine);
+  auto requests = vgpu::load_requests(a.file, *s.catalog, s.engine);
   if (!requests) {
     // A missing or malformed request file is bad input, like a bad --host file.
     report(requests.error());
     return requests.error().code() == vgpu::Errc::io_error ? exit_internal : exit_bad_input;
   }
-  if (a.save && !a.commit)
-    return report(vgpu::fail(vgpu::Errc::invalid_argument, "--save needs --commit"));
-  if (a.save && o.host_file.empty())
-    return report(vgpu::fail(vgpu::Errc::invalid_argument,
-                             "--save writes the --host file back; give --host FILE"));
   const auto plan = vgpu::plan_batch(s.engine, *requests, {!a.in_order});
   std::size_t created = 0;
   if (a.commit) {
-    std::vector<vgpu::Uuid> done;
+    std::vector<vgpu::VgpuRecord> done;
     for (std::size_t i : plan.order) {
       if (!plan.items[i].result) continue;
-      auto made = create_all(s, *plan.items[i].result, (*requests)[i].owner);
+      auto made = create_planned(s, *plan.items[i].result, (*requests)[i]);
       if (!made) {
-        for (const auto& u : done) {
-          (void)s.backend->destroy(u);
-          (void)s.engine.destroy(u);
-        }
+        roll_back(s, done);
         return report(made.error().with_context(
             fmt::format("request {} (the {} vGPU(s) created before it were destroyed again)", i + 1,
                         done.size())));
       }
-      for (const auto& v : *made)
-        done.push_back(v.uuid);
+      done.insert(done.end(), made->begin(), made->end());
     }
     created = done.size();
-    if (auto ok = save_if_asked(s, o, a.save); !ok) {
-      for (const auto& u : done) {
-        (void)s.backend->destroy(u);
-        (void)s.engine.destroy(u);
-      }
-      return report(ok.error());
-    }
   }
   if (o.json) {
     json items = json::array();
@@ -713,7 +657,7 @@ int cmd_defrag(Session& s, const Options& o, const DefragArgs& a) {
   vgpu::DefragOptions opts;
   opts.budget = a.budget;
   if (!a.for_type.empty()) {
-    auto t = s.catalog.find_type(a.for_type);
+    auto t = s.catalog->find_type(a.for_type);
     if (!t) return report(t.error().with_context("--for-type"));
     opts.make_room_for = vgpu::Request::of(*t);
   }
@@ -761,14 +705,10 @@ int cmd_defrag(Session& s, const Options& o, const DefragArgs& a) {
   return exit_ok;
 }
 
-int cmd_destroy(Session& s, const Options& o, const std::string& uuid_text, bool save) {
+int cmd_destroy(Session& s, const Options& o, const std::string& uuid_text) {
   auto uuid = vgpu::Uuid::parse(uuid_text);
   if (!uuid) return report(uuid.error());
-  if (save && o.host_file.empty())
-    return report(vgpu::fail(vgpu::Errc::invalid_argument,
-                             "--save writes the --host file back; give --host FILE"));
-  if (auto ok = s.backend->destroy(*uuid); !ok) return report(ok.error());
-  if (auto ok = save_if_asked(s, o, save); !ok) return report(ok.error());
+  if (auto ok = s.manager->destroy(*uuid); !ok) return report(ok.error());
   if (o.json)
     print_json(json{{"destroyed", uuid->to_string()}});
   else
@@ -777,22 +717,108 @@ int cmd_destroy(Session& s, const Options& o, const std::string& uuid_text, bool
 }
 
 int cmd_list(Session& s, const Options& o) {
+  auto records = s.manager->instances();
+  if (!records) return report(records.error());
   if (o.json) {
     json out = json::array();
-    for (const auto& v : s.instances)
-      out.push_back(instance_json(v));
+    for (const auto& v : *records)
+      out.push_back(record_json(v));
     print_json(out);
     return exit_ok;
   }
-  if (s.instances.empty()) {
+  if (records->empty()) {
     std::printf("no vGPUs\n");
     return exit_ok;
   }
-  vgpuctl::Table t({"UUID", "TYPE", "GPU", "PLACEMENT", "OWNER"});
-  for (const auto& v : s.instances)
+  vgpuctl::Table t({"UUID", "TYPE", "GPU", "PLACEMENT", "STATE", "OWNER"});
+  for (const auto& v : *records)
     t.add({v.uuid.to_string(), v.type_name, v.gpu.to_string(), std::to_string(v.placement),
-           v.owner.empty() ? "-" : v.owner});
+           std::string(vgpu::to_string(v.state)), v.owner.empty() ? "-" : v.owner});
   t.print(stdout);
+  return exit_ok;
+}
+
+int cmd_reconcile(Session& s, const Options& o) {
+  // The Manager reconciled when it opened; a second pass shows what is left (normally nothing).
+  const auto& first = s.manager->open_reconcile();
+  auto again = s.manager->reconcile();
+  if (!again) return report(again.error());
+  std::vector<vgpu::ReconcileReport::Action> actions = first.actions;
+  actions.insert(actions.end(), again->actions.begin(), again->actions.end());
+  if (o.json) {
+    json out = json::array();
+    for (const auto& a : actions)
+      out.push_back(json{{"action", std::string(vgpu::to_string(a.kind))},
+                         {"uuid", a.uuid.to_string()},
+                         {"detail", a.text}});
+    print_json(json{{"actions", out},
+                    {"in_progress", again->in_progress},
+                    {"ledger", s.manager->ledger_path().string()}});
+    return exit_ok;
+  }
+  for (const auto& a : actions)
+    std::printf("%s\n", a.text.c_str());
+  std::printf(
+      "%s%zu repair(s); %zu record(s) in progress by live processes left alone (ledger %s)\n",
+      actions.empty() ? "ledger and backend agree: " : "", actions.size(), again->in_progress,
+      s.manager->ledger_path().empty() ? "private" : s.manager->ledger_path().c_str());
+  return exit_ok;
+}
+
+void print_apply(const Options& o, const vgpu::ApplyReport& r, bool dry_run, const Session& s) {
+  if (o.json) {
+    auto list = [](const std::vector<vgpu::VgpuRecord>& v) {
+      json out = json::array();
+      for (const auto& x : v)
+        out.push_back(record_json(x));
+      return out;
+    };
+    print_json(json{{"dry_run", dry_run},
+                    {"kept", list(r.kept)},
+                    {"created", list(r.created)},
+                    {"destroyed", list(r.destroyed)},
+                    {"extra", list(r.extra)},
+                    {"definitions", s.manager->definitions_path().string()}});
+    return;
+  }
+  vgpuctl::Table t({"ACTION", "UUID", "TYPE", "GPU", "PLACEMENT", "OWNER"});
+  auto rows = [&](const char* what, const std::vector<vgpu::VgpuRecord>& v) {
+    for (const auto& x : v)
+      t.add({what, x.uuid.to_string(), x.type_name, x.gpu.to_string(), std::to_string(x.placement),
+             x.owner.empty() ? "-" : x.owner});
+  };
+  rows(dry_run ? "would create" : "created", r.created);
+  rows(dry_run ? "would destroy" : "destroyed", r.destroyed);
+  rows("kept", r.kept);
+  rows("extra", r.extra);
+  if (!t.empty()) t.print(stdout);
+  std::printf("\n%s%zu created, %zu destroyed, %zu kept",
+              dry_run ? "dry run (nothing changed): " : "", r.created.size(), r.destroyed.size(),
+              r.kept.size());
+  if (!r.extra.empty())
+    std::printf(", %zu extra vGPU(s) not in the state kept (--prune destroys them)",
+                r.extra.size());
+  std::printf("\n");
+  if (!dry_run && !s.manager->definitions_path().empty())
+    std::printf("definitions for `vgpuctl restore`: %s\n", s.manager->definitions_path().c_str());
+}
+
+int cmd_apply(Session& s, const Options& o, const std::string& file, bool prune, bool dry_run) {
+  auto state = vgpu::load_host_state(file);
+  if (!state) {
+    report(state.error());
+    return state.error().code() == vgpu::Errc::io_error ? exit_internal : exit_bad_input;
+  }
+  auto done = s.manager->apply(*state, {prune, dry_run});
+  if (!done) return report(done.error());
+  print_apply(o, *done, dry_run, s);
+  return exit_ok;
+}
+
+int cmd_restore(Session& s, const Options& o) {
+  auto done = s.manager->restore();
+  if (!done) return report(done.error());
+  print_apply(o, *done, false, s);
   return exit_ok;
 }
 
@@ -808,7 +834,11 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the command: `vgpuctl gpus --json`
   Options o;
-  app.add_option("--host", o.host_file, "Host description JSON (default: built-in simulated host)");
+  app.add_option("--host", o.host_file,
+                 "Simulated host file (JSON), shared by every process that names it; changes are "
+                 "written back (default: built-in simulated host, private to one invocation)");
+  app.add_option("--ledger", o.ledger,
+                 "Host ledger file (default: $VGPU_LEDGER, else HOST.ledger next to --host)");
   app.add_option("--catalog", o.catalogs, "Extra catalog file or directory (repeatable)");
   app.add_flag("--replace-catalog", o.replace_catalog,
                "Let --catalog files replace built-in models of the same name");
@@ -832,7 +862,6 @@ int main(int argc, char** argv) {
       app.add_subcommand("create", "Create vGPUs where the placement policy (--policy) says");
   add_request_options(create_cmd, ca.request, true);
   create_cmd->add_option("--uuid", ca.uuid, "UUID for the new vGPU (default: random)");
-  create_cmd->add_flag("--save", ca.save, "Write the result back to the --host file");
   RequestArgs ea;
   auto* explain_cmd = app.add_subcommand(
       "explain", "Show where a request would go and why each GPU would or would not take it");
@@ -843,7 +872,6 @@ int main(int argc, char** argv) {
   plan_cmd->add_option("file", pa.file, "Request file")->required();
   plan_cmd->add_flag("--in-order", pa.in_order, "Plan in file order, not largest first");
   plan_cmd->add_flag("--commit", pa.commit, "Create the placed vGPUs (default: plan only)");
-  plan_cmd->add_flag("--save", pa.save, "With --commit: write the result to the --host file");
   DefragArgs da;
   auto* defrag_cmd = app.add_subcommand(
       "defrag", "Plan live migrations that free whole GPUs or make room for a type");
@@ -853,11 +881,21 @@ int main(int argc, char** argv) {
   defrag_cmd->add_option("--for-type", da.for_type,
                          "Make room for one vGPU of this type instead of freeing GPUs");
   std::string destroy_uuid;
-  bool destroy_save = false;
   auto* destroy_cmd = app.add_subcommand("destroy", "Destroy a vGPU");
   destroy_cmd->add_option("uuid", destroy_uuid, "The vGPU's UUID")->required();
-  destroy_cmd->add_flag("--save", destroy_save, "Write the result back to the --host file");
-  auto* list_cmd = app.add_subcommand("list", "List the vGPUs that exist");
+  auto* list_cmd =
+      app.add_subcommand("list", "List the vGPUs the ledger records, with their state");
+  auto* reconcile_cmd = app.add_subcommand(
+      "reconcile", "Compare the ledger with the backend and repair it (reports what it did)");
+  std::string apply_file;
+  bool apply_prune = false, apply_dry = false;
+  auto* apply_cmd = app.add_subcommand(
+      "apply", "Make the host hold the vGPUs a host-state file asks for (idempotent)");
+  apply_cmd->add_option("file", apply_file, "Host-state JSON (docs/ledger.md)")->required();
+  apply_cmd->add_flag("--prune", apply_prune, "Also destroy vGPUs the file does not name");
+  apply_cmd->add_flag("--dry-run", apply_dry, "Only show what would change");
+  auto* restore_cmd = app.add_subcommand(
+      "restore", "Re-create the vGPUs the last `apply` defined (after a reboot)");
 
   try {
     app.parse(argc, argv);
@@ -885,8 +923,11 @@ int main(int argc, char** argv) {
     if (*explain_cmd) return cmd_explain(s, o, ea);
     if (*plan_cmd) return cmd_plan(s, o, pa);
     if (*defrag_cmd) return cmd_defrag(s, o, da);
-    if (*destroy_cmd) return cmd_destroy(s, o, destroy_uuid, destroy_save);
+    if (*destroy_cmd) return cmd_destroy(s, o, destroy_uuid);
     if (*list_cmd) return cmd_list(s, o);
+    if (*reconcile_cmd) return cmd_reconcile(s, o);
+    if (*apply_cmd) return cmd_apply(s, o, apply_file, apply_prune, apply_dry);
+    if (*restore_cmd) return cmd_restore(s, o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vgpuctl: internal error: %s (please report this)\n", e.what());
     return exit_internal;

@@ -142,6 +142,8 @@ Result<std::unique_ptr<Backend>> open_simulated_host(const std::filesystem::path
                                                      std::shared_ptr<const TypeCatalog> catalog,
                                                      OccupancyOptions rules) {
   if (!catalog) return fail(Errc::invalid_argument, "open_simulated_host needs a catalog");
+  // Validate the file before creating anything next to it (a directory, a typo).
+  if (auto host = load_host_description(path, *catalog, rules); !host) return host.error();
   auto lock_path = path;
   lock_path += ".lock";
   auto lock = ledger::open_private_file(lock_path, std::nullopt, true, "simulated host lock");
