@@ -215,6 +215,7 @@ struct HostLedger::Impl {
   std::uint64_t seen_change_no = 0;
   std::uint64_t seen_gpu_epoch = 0;
   bool synced = false;
+  bool reported = false;  // a first delta (full) went out since the file was attached
   LedgerDelta delta;
 
   ~Impl() { unmap(); }
@@ -396,6 +397,7 @@ struct HostLedger::Impl {
   // aside and replaced by an empty one.
   Result<void> attach() {
     synced = false;
+    reported = false;
     unmap();
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool created = false;
@@ -493,7 +495,8 @@ struct HostLedger::Impl {
       slot_uuid.resize(cap);
     }
     const std::uint64_t now = header().change_no;
-    if (!synced || now < seen_change_no || now - seen_change_no > ring_size) {
+    if (!synced || !reported || now < seen_change_no || now - seen_change_no > ring_size) {
+      reported = true;
       if (auto bad = rebuild_index(false); !bad.empty())
         return fail(Errc::io_error, name() + " is corrupted (" + bad + ")");
       delta.full = true;
