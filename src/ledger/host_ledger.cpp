@@ -208,6 +208,7 @@ struct HostLedger::Impl {
   std::uint8_t* base = nullptr;
   std::size_t mapped = 0;
   LedgerOpenReport report;
+  pid_t attached_by = 0;  // the process whose open file description fd is
 
   // What this handle knows of the records (kept in step through the change ring).
   boost::container::flat_map<Uuid, std::uint32_t> index;
@@ -328,15 +329,19 @@ struct HostLedger::Impl {
   // Validates the mapped header and journal; empty, or what is corrupt. Errors are for
   // files that must not be touched (another format, not a ledger at all).
   Result<std::string> validate_header(std::size_t size) {
-    if (size < records_offset)
-      return std::string("the file is " + std::to_string(size) +
-                         " bytes, shorter than a ledger's fixed part");
     Header& h = header();
-    if (std::memcmp(h.magic, ledger::magic, sizeof h.magic) != 0)
+    // The magic first, so that a file that is no ledger at all (whatever its size) is
+    // refused and left alone rather than "repaired". A ledger cut short inside its magic is
+    // still recognised by the part that is left.
+    const std::size_t have = std::min(size, sizeof h.magic);
+    if (have == 0 || std::memcmp(h.magic, ledger::magic, have) != 0)
       return fail(Errc::invalid_argument,
                   name() +
                       " is not a vgpu ledger (its first bytes are not \"VGPULDGR\"); remove "
                       "it or choose another path with --ledger or VGPU_LEDGER");
+    if (size < records_offset)
+      return std::string("the file is " + std::to_string(size) +
+                         " bytes, shorter than a ledger's fixed part");
     if (h.format_version > HostLedger::format_version)
       return fail(Errc::version_mismatch,
                   name() + " has format version " + std::to_string(h.format_version) +
@@ -393,12 +398,26 @@ struct HostLedger::Impl {
     return "";
   }
 
+  // Whether the open file is still the one at options.path (not moved aside or replaced).
+  Result<bool> still_at_path() {
+    struct stat mine {};
+    struct stat there {};
+    if (::fstat(fd.get(), &mine) != 0) return os_error("cannot inspect the " + name(), errno);
+    if (::lstat(options.path.c_str(), &there) != 0) {
+      if (errno == ENOENT) return false;
+      return os_error("cannot inspect the " + name(), errno);
+    }
+    return mine.st_dev == there.st_dev && mine.st_ino == there.st_ino;
+  }
+
   // Opens (or creates) the file, recovers it and builds the index. A corrupted file is moved
   // aside and replaced by an empty one.
   Result<void> attach() {
+    attached_by = ::getpid();
     synced = false;
     reported = false;
     unmap();
+    int reopened = 0;
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool created = false;
       if (options.path.empty()) {
@@ -419,6 +438,19 @@ struct HostLedger::Impl {
       }
       auto lock = FileLock::acquire(fd.get());
       if (!lock) return lock.error();
+      if (!options.path.empty()) {
+        // Another process may have moved a corrupted file aside (and put a new one in its
+        // place) while this one waited for the lock: then this descriptor is the old file,
+        // and judging (or renaming!) the path from it would be wrong. Open the path again.
+        auto same = still_at_path();
+        if (!same) return same.error();
+        if (!*same) {
+          if (++reopened > 100)
+            return fail(Errc::busy, "the " + name() + " keeps being replaced; try again");
+          --attempt;
+          continue;
+        }
+      }
       auto size = file_size();
       if (!size) return size.error();
       bool fresh = *size == 0;
@@ -479,12 +511,8 @@ struct HostLedger::Impl {
     delta = LedgerDelta{};
     if (std::atomic_ref<std::uint32_t>(header().retired).load(std::memory_order_acquire) != 0)
       return fail(Errc::busy, "retired");  // the caller reattaches
-    if (journal().armed != 0) {
-      if (auto bad = check_journal(); !bad.empty())
-        return fail(Errc::io_error, name() + " is corrupted (" + bad +
-                                        "); reopen it (the Manager moves it aside and rebuilds)");
-      apply_journal();
-    }
+    // Map the whole record area first: a commit that grew the file may be waiting in the
+    // journal, and its entries lie beyond what this handle mapped before.
     const std::uint64_t cap = header().capacity;
     if (cap != capacity()) {
       auto size = file_size();
@@ -493,6 +521,12 @@ struct HostLedger::Impl {
         return fail(Errc::io_error, name() + " is corrupted (capacity does not fit the file)");
       if (auto ok = map(file_size_for(cap)); !ok) return ok;
       slot_uuid.resize(cap);
+    }
+    if (journal().armed != 0) {
+      if (auto bad = check_journal(); !bad.empty())
+        return fail(Errc::io_error, name() + " is corrupted (" + bad +
+                                        "); reopen it (the Manager moves it aside and rebuilds)");
+      apply_journal();
     }
     const std::uint64_t now = header().change_no;
     if (!synced || !reported || now < seen_change_no || now - seen_change_no > ring_size) {
@@ -547,6 +581,13 @@ struct HostLedger::Impl {
   }
 
   Result<FileLock> lock_and_sync() {
+    // After fork() the child shares the parent's open file description, and so its lock:
+    // the two would not exclude each other. A child therefore opens the file afresh.
+    if (!options.path.empty() && attached_by != ::getpid()) {
+      const auto kept = report;
+      if (auto again = attach(); !again) return again.error();
+      report = kept;
+    }
     for (int attempt = 0;; ++attempt) {
       auto lock = FileLock::acquire(fd.get());
       if (!lock) return lock.error();

@@ -13,6 +13,12 @@
 namespace vgpu::sys {
 namespace {
 
+std::filesystem::path lock_path(const std::filesystem::path& host) {
+  auto p = host;
+  p += ".lock";
+  return p;
+}
+
 class SharedSimulatedHost final : public Backend {
  public:
   SharedSimulatedHost(std::filesystem::path path, std::shared_ptr<const TypeCatalog> catalog,
@@ -42,6 +48,14 @@ class SharedSimulatedHost final : public Backend {
   // @p writes and the operation succeeded.
   template <class Op>
   auto locked(bool writes, Op op) -> decltype(op(std::declval<Backend&>())) {
+    if (locked_by_ != ::getpid()) {
+      // A forked child must not share the parent's lock (one open file description).
+      auto reopened =
+          ledger::open_private_file(lock_path(path_), std::nullopt, true, "simulated host lock");
+      if (!reopened) return reopened.error();
+      lock_ = std::move(*reopened);
+      locked_by_ = ::getpid();
+    }
     struct flock fl {};
     fl.l_type = F_WRLCK;
     fl.l_whence = SEEK_SET;
@@ -70,11 +84,24 @@ class SharedSimulatedHost final : public Backend {
       if (!v) return v.error();
       host.gpus = std::move(*g);
       host.vgpus = std::move(*v);
+      // Count the write before making it: a writer killed between the two then costs the
+      // others a needless reload, never a missed change (with the count after the write, two
+      // writers killed in a row could leave a file that looks unchanged: an inode number
+      // reused, the same size, within one tick of the coarse file clock).
+      if (auto ok = count_write(); !ok) {
+        inner_.reset();
+        return ok.error();
+      }
       if (auto saved = save_host_description(host, path_); !saved) {
         inner_.reset();  // the file is the truth; reload it next time
         return saved.error();
       }
-      if (auto ok = remember(); !ok) return ok.error();
+      auto now = stamp();
+      if (!now) {
+        inner_.reset();
+        return now.error();
+      }
+      stamp_ = *now;
     }
     return result;
   }
@@ -103,15 +130,13 @@ class SharedSimulatedHost final : public Backend {
     return Stamp{writes, st.st_ino, st.st_size, st.st_mtim};
   }
 
-  Result<void> remember() {
+  // Bumps the writers' counter in the lock file (under the lock).
+  Result<void> count_write() {
     std::uint64_t writes = stamp_.writes + 1;
     if (::pread(lock_.get(), &writes, sizeof writes, 0) == sizeof writes) ++writes;
     if (::pwrite(lock_.get(), &writes, sizeof writes, 0) != sizeof writes)
       return Error(Errc::io_error,
                    "cannot update " + path_.string() + ".lock: " + std::strerror(errno), errno);
-    auto s = stamp();
-    if (!s) return s.error();
-    stamp_ = *s;
     return {};
   }
 
@@ -132,6 +157,7 @@ class SharedSimulatedHost final : public Backend {
   std::shared_ptr<const TypeCatalog> catalog_;
   OccupancyOptions rules_;
   ledger::UniqueFd lock_;
+  pid_t locked_by_ = ::getpid();
   std::unique_ptr<Backend> inner_;
   Stamp stamp_;
 };
@@ -144,9 +170,7 @@ Result<std::unique_ptr<Backend>> open_simulated_host(const std::filesystem::path
   if (!catalog) return fail(Errc::invalid_argument, "open_simulated_host needs a catalog");
   // Validate the file before creating anything next to it (a directory, a typo).
   if (auto host = load_host_description(path, *catalog, rules); !host) return host.error();
-  auto lock_path = path;
-  lock_path += ".lock";
-  auto lock = ledger::open_private_file(lock_path, std::nullopt, true, "simulated host lock");
+  auto lock = ledger::open_private_file(lock_path(path), std::nullopt, true, "simulated host lock");
   if (!lock) return lock.error();
   auto host =
       std::make_unique<SharedSimulatedHost>(path, std::move(catalog), rules, std::move(*lock));
