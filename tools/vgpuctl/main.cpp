@@ -70,6 +70,7 @@ struct Options {
   bool replace_catalog = false;
   bool json = false;
   std::string policy = "fragmentation-aware";
+  bool quiet_repairs = false;  // `reconcile` prints the repairs itself
 };
 
 // Everything a command works on: the Manager (catalog, backend, ledger) and a snapshot of
@@ -108,9 +109,10 @@ vgpu::Result<Session> open_session(const Options& o) {
   for (const auto& c : o.catalogs)
     mo.catalogs.emplace_back(c);
   // Repairs are worth telling an admin about; routine messages are not.
-  mo.logger = [](vgpu::LogLevel level, std::string_view message) {
-    if (level >= vgpu::LogLevel::warning)
-      std::fprintf(stderr, "vgpuctl: %.*s\n", static_cast<int>(message.size()), message.data());
+  mo.logger = [quiet = o.quiet_repairs](vgpu::LogLevel level, std::string_view message) {
+    if (level < vgpu::LogLevel::warning) return;
+    if (quiet && message.rfind("reconcile: ", 0) == 0) return;
+    std::fprintf(stderr, "vgpuctl: %.*s\n", static_cast<int>(message.size()), message.data());
   };
   if (auto policy = vgpu::make_policy(o.policy); !policy)
     return policy.error().with_context("--policy");
@@ -765,20 +767,26 @@ int cmd_reconcile(Session& s, const Options& o) {
   return exit_ok;
 }
 
-void print_apply(const Options& o, const vgpu::ApplyReport& r, bool dry_run, const Session& s) {
+// Prints what apply or restore did; @p stored says whether definitions were written.
+void print_apply(const Options& o, const vgpu::ApplyReport& r, bool dry_run, bool stored,
+                 const Session& s) {
   if (o.json) {
-    auto list = [](const std::vector<vgpu::VgpuRecord>& v) {
+    auto list = [&](const std::vector<vgpu::VgpuRecord>& v, bool planned) {
       json out = json::array();
-      for (const auto& x : v)
-        out.push_back(record_json(x));
+      for (const auto& x : v) {
+        json j = record_json(x);
+        if (planned) j.erase("state");  // a dry run's vGPUs do not exist
+        out.push_back(std::move(j));
+      }
       return out;
     };
-    print_json(json{{"dry_run", dry_run},
-                    {"kept", list(r.kept)},
-                    {"created", list(r.created)},
-                    {"destroyed", list(r.destroyed)},
-                    {"extra", list(r.extra)},
-                    {"definitions", s.manager->definitions_path().string()}});
+    json doc{{"dry_run", dry_run},
+             {"kept", list(r.kept, false)},
+             {"created", list(r.created, dry_run)},
+             {"destroyed", list(r.destroyed, false)},
+             {"extra", list(r.extra, false)}};
+    if (stored && !dry_run) doc["definitions"] = s.manager->definitions_path().string();
+    print_json(doc);
     return;
   }
   vgpuctl::Table t({"ACTION", "UUID", "TYPE", "GPU", "PLACEMENT", "OWNER"});
@@ -799,7 +807,7 @@ void print_apply(const Options& o, const vgpu::ApplyReport& r, bool dry_run, con
     std::printf(", %zu extra vGPU(s) not in the state kept (--prune destroys them)",
                 r.extra.size());
   std::printf("\n");
-  if (!dry_run && !s.manager->definitions_path().empty())
+  if (stored && !dry_run && !s.manager->definitions_path().empty())
     std::printf("definitions for `vgpuctl restore`: %s\n", s.manager->definitions_path().c_str());
 }
 
@@ -811,14 +819,14 @@ int cmd_apply(Session& s, const Options& o, const std::string& file, bool prune,
   }
   auto done = s.manager->apply(*state, {prune, dry_run});
   if (!done) return report(done.error());
-  print_apply(o, *done, dry_run, s);
+  print_apply(o, *done, dry_run, true, s);
   return exit_ok;
 }
 
 int cmd_restore(Session& s, const Options& o) {
   auto done = s.manager->restore();
   if (!done) return report(done.error());
-  print_apply(o, *done, false, s);
+  print_apply(o, *done, false, false, s);
   return exit_ok;
 }
 
@@ -905,6 +913,7 @@ int main(int argc, char** argv) {
   }
   try {
     if (simulate.given()) return simulate.run();
+    o.quiet_repairs = reconcile_cmd->parsed();
     auto session = open_session(o);
     if (!session) {
       // A --host or --catalog file that is missing, malformed or inconsistent is bad input.

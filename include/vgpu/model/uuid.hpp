@@ -2,6 +2,8 @@
 /// @brief vgpu::Uuid: RFC 4122 UUIDs, as mdev devices and VMs are named.
 #pragma once
 
+#include <unistd.h>
+
 #include <array>
 #include <compare>
 #include <cstdint>
@@ -50,9 +52,22 @@ class Uuid {
     return u;
   }
 
-  /// A new random (version 4, RFC 4122 variant) UUID from std::random_device.
+  /// A new random (version 4, RFC 4122 variant) UUID from a generator seeded by
+  /// std::random_device per thread, and again in a forked child (which would otherwise draw
+  /// the same UUIDs as its parent).
   static Uuid generate() {
-    static thread_local std::mt19937_64 engine{seed()};
+    struct Source {
+      std::mt19937_64 engine;
+      long pid = -1;
+    };
+    static thread_local Source source;
+    if (const long pid = static_cast<long>(::getpid()); pid != source.pid) {
+      std::random_device rd;
+      std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
+      source.engine.seed(seq);
+      source.pid = pid;
+    }
+    auto& engine = source.engine;
     Uuid u;
     for (std::size_t i = 0; i < 16; i += 8) {
       std::uint64_t r = engine();
@@ -95,10 +110,6 @@ class Uuid {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
-  }
-  static std::uint64_t seed() {
-    std::random_device rd;
-    return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
   }
   std::array<std::uint8_t, 16> bytes_{};
 };
