@@ -49,26 +49,28 @@ Error os_error(std::string what, int err) {
 // Test-only fault injection (docs/ledger.md): VGPU_TEST_CRASH=POINT:N kills this process
 // with SIGKILL at protocol point POINT (1: journal written, 2: journal armed, 3: half
 // applied) of its N-th commit. Unset in production; costs one branch per point.
+// Commits are counted per process, by every handle and thread (hence atomic), and only when
+// a plan is set.
 struct CrashPlan {
   int point = 0;
   long commit = 0;
-  long commits_seen = 0;
-};
-CrashPlan& crash_plan() {
-  static CrashPlan plan = [] {
-    CrashPlan p;
+  std::atomic<long> commits_seen{0};
+  CrashPlan() {
     if (const char* spec = std::getenv("VGPU_TEST_CRASH")) {
       char* end = nullptr;
-      p.point = static_cast<int>(std::strtol(spec, &end, 10));
-      if (end && *end == ':') p.commit = std::strtol(end + 1, nullptr, 10);
+      point = static_cast<int>(std::strtol(spec, &end, 10));
+      if (end && *end == ':') commit = std::strtol(end + 1, nullptr, 10);
     }
-    return p;
-  }();
+  }
+};
+CrashPlan& crash_plan() {
+  static CrashPlan plan;
   return plan;
 }
 inline void crash_point(int point) {
   const auto& p = crash_plan();
-  if (p.point == point && p.commits_seen == p.commit) ::raise(SIGKILL);
+  if (p.point == point && p.commits_seen.load(std::memory_order_relaxed) == p.commit)
+    ::raise(SIGKILL);
 }
 
 RecordImage free_image() {
@@ -784,8 +786,8 @@ Result<void> HostLedger::transact(const std::function<Result<void>(LedgerTransac
   j.base_change_no = L.header().change_no;
   j.count = n;
   j.checksum = journal_checksum(j, e);
-  auto& plan = crash_plan();
-  ++plan.commits_seen;
+  if (auto& plan = crash_plan(); plan.point != 0)
+    plan.commits_seen.fetch_add(1, std::memory_order_relaxed);
   crash_point(1);
   if (auto ok = L.flush(journal_offset, journal_size); !ok) return ok;
   // The commit point: once armed, the commit happens even if this process dies now.

@@ -329,81 +329,100 @@ struct Manager::Impl {
     using K = ReconcileReport::Action::Kind;
     ReconcileReport report;
     std::vector<VgpuRecord> after;
-    auto ok = ledger->transact([&](LedgerTransaction& t) -> Result<void> {
-      apply_delta(t.delta());
-      // The backend is read under the ledger lock, so no commit can slip between.
-      auto listed = backend->instances();
-      if (!listed) return listed.error().with_context("reading the backend's vGPUs");
-      std::map<Uuid, VgpuInstance> present;
-      for (auto& v : *listed)
-        present.emplace(v.uuid, std::move(v));
-      const auto now = std::chrono::system_clock::now();
-      auto act = [&](K kind, const Uuid& u, std::string text) {
-        log(LogLevel::warning, "reconcile: " + text);
-        report.actions.push_back({kind, u, std::move(text)});
-      };
-      for (auto r : t.records()) {
-        auto b = present.find(r.uuid);
-        const bool there = b != present.end();
-        if (r.state != VgpuState::active) {
-          if (r.process.alive()) {
-            ++report.in_progress;
-            if (there) present.erase(b);
+    // One commit holds at most 512 changes; a bigger repair (a host's worth of vGPUs adopted
+    // into a rebuilt ledger) takes several rounds, each comparing afresh under the lock.
+    constexpr std::size_t changes_per_round = 500;
+    bool more = true;
+    for (int round = 0; more; ++round) {
+      more = false;
+      auto ok = ledger->transact([&](LedgerTransaction& t) -> Result<void> {
+        apply_delta(t.delta());
+        report.in_progress = 0;
+        // The backend is read under the ledger lock, so no commit can slip between.
+        auto listed = backend->instances();
+        if (!listed) return listed.error().with_context("reading the backend's vGPUs");
+        std::map<Uuid, VgpuInstance> present;
+        for (auto& v : *listed)
+          present.emplace(v.uuid, std::move(v));
+        const auto now = std::chrono::system_clock::now();
+        auto act = [&](K kind, const Uuid& u, std::string text) {
+          log(LogLevel::warning, "reconcile: " + text);
+          report.actions.push_back({kind, u, std::move(text)});
+        };
+        for (auto r : t.records()) {
+          if (t.staged() >= changes_per_round) {
+            more = true;
+            break;
+          }
+          auto b = present.find(r.uuid);
+          const bool there = b != present.end();
+          if (r.state != VgpuState::active) {
+            if (r.process.alive()) {
+              ++report.in_progress;
+              if (there) present.erase(b);
+              continue;
+            }
+            if (there) {
+              if (auto gone = backend->destroy(r.uuid);
+                  !gone && gone.error().code() != Errc::not_found)
+                return gone.error().with_context("reconcile: destroying " + describe(r));
+              present.erase(b);
+            }
+            if (auto e = t.erase(r.uuid); !e) return e;
+            const bool reserving = r.state == VgpuState::reserved;
+            act(reserving ? K::rolled_back_reservation : K::finished_release, r.uuid,
+                (reserving ? "rolled back the reservation of " : "finished the release of ") +
+                    describe(r) + ": process " + std::to_string(r.process.pid) +
+                    " died before finishing" + (there ? "; its device was destroyed" : ""));
             continue;
           }
-          if (there) {
-            if (auto gone = backend->destroy(r.uuid);
-                !gone && gone.error().code() != Errc::not_found)
-              return gone.error().with_context("reconcile: destroying " + describe(r));
-            present.erase(b);
+          if (!there) {
+            if (auto e = t.erase(r.uuid); !e) return e;
+            act(K::released_vanished, r.uuid,
+                "released " + describe(r) + ": the backend no longer has it");
+            continue;
           }
-          if (auto e = t.erase(r.uuid); !e) return e;
-          const bool reserving = r.state == VgpuState::reserved;
-          act(reserving ? K::rolled_back_reservation : K::finished_release, r.uuid,
-              (reserving ? "rolled back the reservation of " : "finished the release of ") +
-                  describe(r) + ": process " + std::to_string(r.process.pid) +
-                  " died before finishing" + (there ? "; its device was destroyed" : ""));
-          continue;
+          const VgpuInstance& v = b->second;
+          if (v.gpu != r.gpu || v.type_name != r.type_name || v.placement != r.placement) {
+            const std::string was = describe(r);
+            r.gpu = v.gpu;
+            r.type_name = v.type_name;
+            r.placement = v.placement;
+            r.device = v.device;
+            r.updated_at = now;
+            if (auto e = t.put(r); !e) return e;
+            act(K::updated, r.uuid,
+                "corrected " + was + " to what the backend has: " + describe(r));
+          }
+          present.erase(b);
         }
-        if (!there) {
-          if (auto e = t.erase(r.uuid); !e) return e;
-          act(K::released_vanished, r.uuid,
-              "released " + describe(r) + ": the backend no longer has it");
-          continue;
-        }
-        const VgpuInstance& v = b->second;
-        if (v.gpu != r.gpu || v.type_name != r.type_name || v.placement != r.placement) {
-          const std::string was = describe(r);
+        for (const auto& [u, v] : present) {
+          if (more || t.staged() >= changes_per_round) {
+            more = true;
+            break;
+          }
+          VgpuRecord r;
+          r.uuid = u;
           r.gpu = v.gpu;
           r.type_name = v.type_name;
           r.placement = v.placement;
+          r.state = VgpuState::active;
+          r.owner =
+              v.owner.size() <= max_record_owner ? v.owner : v.owner.substr(0, max_record_owner);
           r.device = v.device;
+          r.created_at = v.created_at;
           r.updated_at = now;
           if (auto e = t.put(r); !e) return e;
-          act(K::updated, r.uuid, "corrected " + was + " to what the backend has: " + describe(r));
+          act(K::adopted, u,
+              "adopted " + describe(r) + ", which the backend has but the ledger did not");
         }
-        present.erase(b);
-      }
-      for (const auto& [u, v] : present) {
-        VgpuRecord r;
-        r.uuid = u;
-        r.gpu = v.gpu;
-        r.type_name = v.type_name;
-        r.placement = v.placement;
-        r.state = VgpuState::active;
-        r.owner =
-            v.owner.size() <= max_record_owner ? v.owner : v.owner.substr(0, max_record_owner);
-        r.device = v.device;
-        r.created_at = v.created_at;
-        r.updated_at = now;
-        if (auto e = t.put(r); !e) return e;
-        act(K::adopted, u,
-            "adopted " + describe(r) + ", which the backend has but the ledger did not");
-      }
-      after = t.records();
-      return {};
-    });
-    if (!ok) return ok.error();
+        after = t.records();
+        return {};
+      });
+      if (!ok) return ok.error();
+      if (more && round > 10000)
+        return fail(Errc::internal, "reconcile does not converge; please report this");
+    }
     // Rebuild the mirror from the reconciled records.
     apply_delta(LedgerDelta{true, {}, after, false});
     return report;
@@ -546,8 +565,8 @@ struct Manager::Impl {
     // Prune first (an equal-size GPU must be empty before it takes another size).
     for (const auto& r : pruned) {
       if (auto ok = destroy(r.uuid); !ok) {
-        undo(report);
-        return ok.error().with_context("pruning");
+        auto e = ok.error().with_context("pruning");
+        return Error(e.code(), e.message() + undo(report), e.os_errno());
       }
       report.destroyed.push_back(r);
     }
@@ -558,17 +577,8 @@ struct Manager::Impl {
       co.vm_uuid = c.vm_uuid;
       auto made = create(c.request, co);
       if (!made) {
-        const std::size_t undone = report.created.size() + report.destroyed.size();
-        undo(report);
         auto e = entry_error(c.entry, made.error());
-        return Error(
-            e.code(),
-            e.message() + (undone ? "; this run's other changes were undone (" +
-                                        std::to_string(report.created.size()) + " created, " +
-                                        std::to_string(report.destroyed.size()) +
-                                        " destroyed), the host is as it was"
-                                  : "; nothing was changed"),
-            e.os_errno());
+        return Error(e.code(), e.message() + undo(report), e.os_errno());
       }
       report.created.insert(report.created.end(), made->begin(), made->end());
     }
@@ -580,13 +590,23 @@ struct Manager::Impl {
     return report;
   }
 
-  // Best effort: destroys what this apply created and re-creates what it pruned.
-  void undo(const ApplyReport& report) {
+  // Best effort: destroys what this apply created and re-creates what it pruned. Returns the
+  // end of the error message: what was undone and, truthfully, what could not be.
+  std::string undo(const ApplyReport& report) {
+    const std::size_t changes = report.created.size() + report.destroyed.size();
+    if (changes == 0) return "; nothing was changed";
+    std::vector<std::string> failed;
     for (const auto& r : report.created)
-      if (auto ok = destroy(r.uuid); !ok) log(LogLevel::error, "undo: " + ok.error().message());
+      if (auto ok = destroy(r.uuid); !ok) {
+        log(LogLevel::error, "undo: " + ok.error().message());
+        failed.push_back("destroying " + describe(r) + ": " + ok.error().message());
+      }
     for (const auto& r : report.destroyed) {
       auto p = placement_of(r);
-      if (!p) continue;
+      if (!p) {
+        failed.push_back("re-creating " + describe(r) + ": " + p.error().message());
+        continue;
+      }
       Request rq = Request::of(p->type, 1);
       rq.owner = r.owner;
       rq.constraints.allowed = {p->gpu};
@@ -595,10 +615,23 @@ struct Manager::Impl {
       CreateOptions co;
       co.uuids = {r.uuid};
       co.vm_uuid = r.vm_uuid;
-      if (auto ok = create(rq, co); !ok)
+      if (auto ok = create(rq, co); !ok) {
         log(LogLevel::error,
             "undo: could not re-create " + describe(r) + ": " + ok.error().message());
+        failed.push_back("re-creating " + describe(r) + ": " + ok.error().message());
+      }
     }
+    const std::string counts = std::to_string(report.created.size()) + " created, " +
+                               std::to_string(report.destroyed.size()) + " destroyed";
+    if (failed.empty())
+      return "; this run's other changes were undone (" + counts + "), the host is as it was";
+    std::string text = "; could not undo " + std::to_string(failed.size()) + " of this run's " +
+                       std::to_string(changes) + " other changes (" + counts + "), so the host " +
+                       "is NOT as it was (`vgpuctl list` shows it):";
+    for (const auto& f : failed)
+      text += " " + f + ";";
+    text.pop_back();
+    return text;
   }
 
   Result<void> save_definitions(const std::vector<VgpuRecord>& records) {
