@@ -277,9 +277,13 @@ struct HostLedger::Impl {
     h.ring_size = ledger::ring_size;
     h.created_ns = now_ns();
     h.capacity = initial_capacity;
-    // The magic goes last: a creator killed before it leaves a file open() re-initializes.
+    // The magic goes last, after the checksum that covers it: a creator killed before it
+    // leaves a file open() re-initializes.
+    Header copy = h;
+    std::memcpy(copy.magic, ledger::magic, sizeof copy.magic);
+    h.static_checksum = crc32c(&copy, static_checksum_span);
+    std::atomic_thread_fence(std::memory_order_release);
     std::memcpy(h.magic, ledger::magic, sizeof h.magic);
-    h.static_checksum = crc32c(&h, static_checksum_span);
     std::atomic_thread_fence(std::memory_order_release);
     if (options.durable) return flush(0, mapped);
     return {};
@@ -639,6 +643,14 @@ struct LedgerTransaction::Impl {
     return s;
   }
   std::size_t entries_needed() const { return staged.size() + (gpus ? gpus->size() : 0); }
+  // Every slot a transaction changes takes one journal entry, new or not.
+  Result<void> room_for(std::optional<std::uint32_t> slot) const {
+    if (slot && staged.count(*slot)) return {};
+    if (entries_needed() + 1 <= journal_capacity) return {};
+    return fail(Errc::no_capacity, "one ledger commit holds at most " +
+                                       std::to_string(journal_capacity) +
+                                       " changes; split the work into several");
+  }
 };
 
 std::optional<VgpuRecord> LedgerTransaction::find(const Uuid& uuid) const {
@@ -680,10 +692,7 @@ Result<void> LedgerTransaction::put(const VgpuRecord& record) {
   auto image = encode(record);
   if (!image) return image.error();
   auto s = impl_.slot_of(record.uuid);
-  if (!s && impl_.entries_needed() + 1 > journal_capacity)
-    return fail(Errc::no_capacity, "one ledger commit holds at most " +
-                                       std::to_string(journal_capacity) +
-                                       " changes; split the work into several");
+  if (auto room = impl_.room_for(s); !room) return room;
   if (!s) s = impl_.allocate();
   impl_.staged[*s] = *image;
   impl_.staged_index[record.uuid] = *s;
@@ -693,6 +702,7 @@ Result<void> LedgerTransaction::put(const VgpuRecord& record) {
 Result<void> LedgerTransaction::erase(const Uuid& uuid) {
   auto s = impl_.slot_of(uuid);
   if (!s) return fail(Errc::not_found, "no vGPU " + uuid.to_string() + " in the ledger");
+  if (auto room = impl_.room_for(s); !room) return room;
   impl_.staged[*s] = free_image();
   impl_.staged_index[uuid] = Impl::erased;
   return {};
@@ -758,6 +768,8 @@ Result<void> HostLedger::transact(const std::function<Result<void>(LedgerTransac
     L.slot_uuid.resize(cap);
   }
 
+  if (t.entries_needed() > journal_capacity)  // put/erase/set_gpus refuse this; never overflow
+    return fail(Errc::internal, "a ledger commit outgrew the journal");
   JournalHeader& j = L.journal();
   JournalEntry* e = L.entries();
   std::uint32_t n = 0;

@@ -12,7 +12,8 @@
 namespace vgpu {
 namespace {
 
-// Field 22 of /proc/PID/stat (starttime), or 0 if the process does not exist. The command
+// Field 22 of /proc/PID/stat (starttime), or 0 if the process does not exist or is a zombie.
+// The command
 // name (field 2) may hold spaces and parentheses, so fields are counted after the last ')'.
 std::uint64_t start_time_of(std::uint32_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -24,6 +25,8 @@ std::uint64_t start_time_of(std::uint32_t pid) {
   std::string field;
   for (int i = 3; i <= 22; ++i) {
     if (!(fields >> field)) return 0;
+    // A zombie (killed, not yet reaped) or dead task will never finish what it started.
+    if (i == 3 && (field == "Z" || field == "X" || field == "x")) return 0;
   }
   return std::strtoull(field.c_str(), nullptr, 10);
 }

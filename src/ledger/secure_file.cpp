@@ -53,9 +53,12 @@ Result<void> ensure_private_directory(const std::filesystem::path& dir, std::opt
   struct stat st {};
   if (::lstat(dir.c_str(), &st) != 0) {
     if (errno != ENOENT) return os_error(errno, "cannot inspect " + name);
+    // Only the last level is created: a typo must not grow a tree of directories.
     std::error_code ec;
-    if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
-    if (ec) return os_error(ec.value(), "cannot create " + dir.parent_path().string());
+    if (dir.has_parent_path() && !std::filesystem::is_directory(dir.parent_path(), ec))
+      return fail(Errc::not_found, "cannot create " + name + ": its parent " +
+                                       dir.parent_path().string() +
+                                       " is not an existing directory");
     const mode_t mode = group ? 0770 : 0700;
     if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
       return os_error(errno, "cannot create " + name + permission_hint());

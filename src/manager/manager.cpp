@@ -84,6 +84,10 @@ Result<void> write_private_file(const std::filesystem::path& path, const std::st
     return Error(ledger::errc_for_errno(err),
                  "cannot replace " + path.string() + ": " + std::strerror(err), err);
   }
+  // The rename itself must reach the disk too.
+  const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  ledger::UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd) (void)::fsync(dfd.get());
   return {};
 }
 
@@ -188,7 +192,15 @@ struct Manager::Impl {
       for (std::size_t i = 0; i < plan->size(); ++i) {
         const Placement& p = (*plan)[i];
         VgpuRecord r;
-        r.uuid = options.uuids.empty() ? Uuid::generate() : options.uuids[i];
+        if (!options.uuids.empty()) {
+          r.uuid = options.uuids[i];
+        } else {
+          // Random UUIDs do not collide in practice; a record must never be overwritten if
+          // one does.
+          do
+            r.uuid = Uuid::generate();
+          while (t.find(r.uuid));
+        }
         r.gpu = engine->gpu(p.gpu).gpu().address;
         r.type_name = p.type.type->name;
         r.placement = p.placement;
@@ -467,13 +479,14 @@ struct Manager::Impl {
         auto m = catalog->find_model(d.model);
         if (!m) return entry_error(i, m.error());
         if ((*m)->name != t->model->name)
-          return entry_error(i, Error(Errc::invalid_argument, d.type + " is a " + t->model->name +
-                                                                  " type, not " + (*m)->name));
+          return entry_error(
+              i, Error(Errc::invalid_argument,
+                       d.type + " is a type of " + t->model->name + ", not of " + (*m)->name));
       }
       if (d.gpu && gpu_model(*d.gpu) != t->model->name)
-        return entry_error(i, Error(Errc::invalid_argument, "GPU " + d.gpu->to_string() + " is a " +
-                                                                gpu_model(*d.gpu) +
-                                                                ", which has no type " + d.type));
+        return entry_error(
+            i, Error(Errc::invalid_argument, "GPU " + d.gpu->to_string() + " (" +
+                                                 gpu_model(*d.gpu) + ") has no type " + d.type));
     }
     auto matches = [&](const DesiredVgpus& d, const std::string& type, const VgpuRecord& r) {
       return r.type_name == type && (!d.gpu || *d.gpu == r.gpu) &&
@@ -486,7 +499,8 @@ struct Manager::Impl {
       if (!t) return t.error();
       Request rq = Request::of(*t, 1);
       rq.owner = d.owner;
-      rq.constraints.distinct_gpus = false;  // many vGPUs of one entry may share a GPU
+      // One VM's vGPUs each on its own GPU (NVIDIA's rule); otherwise they may share.
+      rq.constraints.distinct_gpus = !d.owner.empty();
       if (d.gpu) rq.constraints.allowed = {*engine->find_gpu(*d.gpu)};
       rq.constraints.placement = d.placement;
       return rq;
@@ -651,11 +665,24 @@ struct Manager::Impl {
   Result<HostState> load_definitions() {
     if (definitions.empty())
       return fail(Errc::not_supported,
-                  "a private ledger keeps no definitions; open the Manager with a ledger file");
+                  "this host keeps no definitions: its ledger is private (the built-in "
+                  "simulated host); use a host with a ledger file (vgpuctl --host FILE)");
     if (::access(definitions.c_str(), F_OK) != 0) return HostState{};
+    // Read through the checked descriptor, never by name again.
     auto fd = ledger::open_private_file(definitions, group, false, "definitions");
     if (!fd) return fd.error();
-    return load_host_state(definitions);
+    std::string text;
+    char buf[65536];
+    for (;;) {
+      const ssize_t n = ::read(fd->get(), buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0)
+        return Error(ledger::errc_for_errno(errno),
+                     "cannot read " + definitions.string() + ": " + std::strerror(errno), errno);
+      if (n == 0) break;
+      text.append(buf, static_cast<std::size_t>(n));
+    }
+    return parse_host_state(text, definitions.string());
   }
 };
 
@@ -720,7 +747,9 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options) {
   if (options.private_ledger) {
   } else if (!options.ledger.empty()) {
     lo.path = options.ledger;
-  } else if (env && *env) {
+  } else if (env && *env && !builtin_sim) {
+    // The built-in host lives for one process, so it never shares a ledger from the
+    // environment (which names the host's real one).
     lo.path = env;
   } else if (!options.sim_host.empty() && !options.backend_instance) {
     lo.path = options.sim_host;
@@ -759,9 +788,7 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options) {
   for (const auto& g : *gpus)
     table.push_back({g.address, g.model->name, g.mode});
   auto recorded = impl->ledger->transact([&](LedgerTransaction& t) -> Result<void> {
-    impl->apply_delta(t.delta());
     const auto old = t.gpus();
-    if (old == table) return {};
     const auto records = t.records();
     bool overlap = old.empty() || records.empty();
     for (const auto& o : old)
@@ -774,6 +801,8 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options) {
                       std::to_string(old.size()) +
                       " GPUs): it belongs to another host or backend. Choose another ledger "
                       "(--ledger or VGPU_LEDGER)");
+    impl->apply_delta(t.delta());  // only now: a foreign ledger's records mean nothing here
+    if (old == table) return {};
     return t.set_gpus(table);
   });
   if (!recorded) return recorded.error();

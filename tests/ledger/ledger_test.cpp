@@ -185,6 +185,28 @@ TEST_CASE("The ledger grows past its initial 256 record slots", "[ledger]") {
   REQUIRE(put_all(l, numbered(4, 300)));
   CHECK(std::filesystem::file_size(path) == size);
   CHECK(l.records().value().size() == 800);
+  // Changes to existing records count against the journal too: erasing or rewriting 600
+  // records in one commit is refused, and nothing of it happens.
+  auto erase_many = l.transact([](LedgerTransaction& t) -> Result<void> {
+    for (std::uint32_t i = 0; i < 500; ++i)
+      if (auto ok = t.erase(numbered_uuid(2, i)); !ok) return ok;
+    for (std::uint32_t i = 0; i < 100; ++i)
+      if (auto ok = t.erase(numbered_uuid(4, i)); !ok) return ok;
+    return {};
+  });
+  CHECK(erase_many.error().code() == Errc::no_capacity);
+  auto rewrite_many = put_all(l, numbered(2, 500));  // 500 rewrites fit
+  CHECK(rewrite_many);
+  auto rewrite_more = l.transact([](LedgerTransaction& t) -> Result<void> {
+    for (const auto& r : numbered(2, 500))
+      if (auto ok = t.put(r); !ok) return ok;
+    for (const auto& r : numbered(4, 13))
+      if (auto ok = t.put(r); !ok) return ok;
+    return {};
+  });
+  CHECK(rewrite_more.error().code() == Errc::no_capacity);
+  CHECK(l.records().value().size() == 800);
+  CHECK(l.check());
 }
 
 TEST_CASE("A handle's delta says what other handles changed", "[ledger]") {
