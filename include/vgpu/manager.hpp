@@ -74,9 +74,10 @@ struct ManagerOptions {
   std::shared_ptr<Policy> custom_policy;
   /// Hardware rules for the simulated host and the engine.
   OccupancyOptions rules;
-  /// The ledger file. Empty: $VGPU_LEDGER if set; else `SIM_HOST.ledger` for a simulated
-  /// host file; else a private ledger for the built-in simulated host; else
-  /// /run/vgpu/ledger.
+  /// The ledger file. Empty: a private ledger for the built-in simulated host (which
+  /// lives in this process only); else $VGPU_LEDGER if set; else `SIM_HOST.ledger` for a
+  /// simulated host file; else /run/vgpu/ledger. Giving one for the built-in simulated
+  /// host is an error (Errc::invalid_argument).
   std::filesystem::path ledger;
   /// Use a private in-memory ledger whatever else is set (tests, one-shot tools).
   bool private_ledger = false;
