@@ -67,6 +67,7 @@ struct Options {
   bool replace_catalog = false;
   bool json = false;
   std::string policy = "fragmentation-aware";
+  std::string backend = "sim";
 };
 
 // Everything a command works on: the catalog, the host's backend and the placement engine
@@ -98,20 +99,15 @@ vgpu::Result<Session> open_session(const Options& o) {
         o.replace_catalog ? vgpu::OnDuplicate::replace : vgpu::OnDuplicate::refuse);
     if (!ok) return ok.error();
   }
-  vgpu::HostDescription host;
-  if (o.host_file.empty()) {
-    auto builtin = vgpu::default_host(s.catalog);
-    if (!builtin) return builtin.error();
-    host = std::move(*builtin);
-  } else {
-    auto loaded = vgpu::load_host_description(o.host_file, s.catalog);
-    if (!loaded) return loaded.error();
-    host = std::move(*loaded);
-  }
-  auto backend = vgpu::sys::make_simulated_backend(std::move(host));
+  if (o.backend != "sim" && !o.host_file.empty())
+    return vgpu::fail(vgpu::Errc::invalid_argument,
+                      "--host describes a simulated host; it goes with --backend sim only");
+  vgpu::sys::BackendOptions backend_options;
+  backend_options.catalog = std::make_shared<const vgpu::TypeCatalog>(s.catalog);
+  backend_options.host_file = o.host_file;
+  auto backend = vgpu::sys::open_backend(o.backend, backend_options);
   if (!backend) return backend.error();
   s.backend = std::move(*backend);
-  if (auto ok = vgpu::sys::check_interface_version(*s.backend); !ok) return ok.error();
   auto gpus = s.backend->gpus();
   if (!gpus) return gpus.error();
   for (const auto& g : *gpus)
@@ -813,6 +809,9 @@ int main(int argc, char** argv) {
   app.add_flag("--replace-catalog", o.replace_catalog,
                "Let --catalog files replace built-in models of the same name");
   app.add_flag("--json", o.json, "Machine-readable JSON output");
+  app.add_option("--backend", o.backend,
+                 "Kernel interface: sim (default: the simulated --host), nvidia-vfio, mdev, "
+                 "nouveau or auto; sysfs is read under $VGPU_SYSFS_ROOT (default /)");
   app.add_option("--policy", o.policy,
                  "Placement policy: fragmentation-aware (default), best-fit, depth-first, "
                  "breadth-first, binpack, spread, gpu-packing, gpu-clustering, first-fit, random");
