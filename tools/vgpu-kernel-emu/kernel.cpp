@@ -376,14 +376,15 @@ int Kernel::mdev_remove(Gpu& g, const Uuid& uuid, std::string_view text) {
 
 // Commands (one per write): "open DEVICE", "close DEVICE" (a VF address or an mdev UUID: its
 // VFIO device is open, as when a VM runs), "fail PATH-SUFFIX ERRNO" (every read and write of
-// matching files fails), "garbage PATH-SUFFIX TEXT" (reads return TEXT), "unplug VF" (the VF
-// vanishes), "clear" (no faults or garbage).
+// matching files fails), "fail-write PATH-SUFFIX ERRNO" (only writes fail), "garbage PATH-SUFFIX
+// TEXT" (reads return TEXT), "unplug VF" (the VF vanishes), "clear" (no faults or garbage).
 int Kernel::control(std::string_view text) {
   std::istringstream in{std::string(text)};
   std::string command, arg;
   in >> command >> arg;
   if (command == "clear") {
     faults_.clear();
+    write_faults_.clear();
     garbage_.clear();
     return 0;
   }
@@ -403,12 +404,12 @@ int Kernel::control(std::string_view text) {
     }
     return -EINVAL;
   }
-  if (command == "fail") {
+  if (command == "fail" || command == "fail-write") {
     std::string name;
     in >> name;
     const int e = errno_by_name(name);
     if (arg.empty() || e <= 0) return -EINVAL;
-    faults_[arg] = e;
+    (command == "fail" ? faults_ : write_faults_)[arg] = e;
     return 0;
   }
   if (command == "garbage") {
@@ -482,6 +483,12 @@ Node Kernel::with_faults(const std::string& path, Node node) {
     node.read = [code](std::string&) { return -code; };
     if (node.write) node.write = [code](std::string_view) { return -code; };
     return node;
+  }
+  for (const auto& [suffix, e] : write_faults_) {
+    if (!matches(suffix) || !node.write) continue;
+    const int code = e;
+    node.write = [code](std::string_view) { return -code; };
+    break;
   }
   for (const auto& [suffix, text] : garbage_) {
     if (!matches(suffix)) continue;
@@ -582,8 +589,8 @@ Node Kernel::lookup(std::string_view path) {
       n.mode = 0600;
       n.read = [](std::string& out) {
         out =
-            "open|close DEVICE, fail PATH-SUFFIX ERRNO, garbage PATH-SUFFIX TEXT, unplug VF, "
-            "clear\n";
+            "open|close DEVICE, fail|fail-write PATH-SUFFIX ERRNO, garbage PATH-SUFFIX TEXT, "
+            "unplug VF, clear\n";
         return 0;
       };
       n.write = [this](std::string_view text) {

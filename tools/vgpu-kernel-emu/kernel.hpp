@@ -113,7 +113,8 @@ class Kernel {
   std::mutex mutex_;
   Options options_;
   std::vector<Gpu> gpus_;
-  std::map<std::string, int> faults_;           // path -> errno for every read and write
+  std::map<std::string, int> faults_;           // path suffix -> errno for reads and writes
+  std::map<std::string, int> write_faults_;     // path suffix -> errno for writes only
   std::map<std::string, std::string> garbage_;  // path -> what reads return
 };
 

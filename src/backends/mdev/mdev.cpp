@@ -312,7 +312,7 @@ class MdevBackend final : public Backend {
   }
 
   // Types whose name the catalog does not know: the model's type with the same framebuffer,
-  // heads and maximum instances, when exactly one fits.
+  // heads, maximum instances and frame-rate limit, when exactly one fits.
   static void match_by_geometry(Parent& p) {
     for (auto& t : p.types) {
       if (!t.canonical.empty() || !t.description.framebuffer) continue;
@@ -322,6 +322,8 @@ class MdevBackend final : public Backend {
         if (c.is_mig_backed() || c.framebuffer != *t.description.framebuffer) continue;
         if (t.description.heads && c.max_heads != *t.description.heads) continue;
         if (t.description.max_instances && c.max_instances != *t.description.max_instances)
+          continue;
+        if (t.description.frame_rate_limit && c.frame_rate_limit != *t.description.frame_rate_limit)
           continue;
         found = &c;
         ++matches;

@@ -365,6 +365,16 @@ Result<std::vector<VgpuInstance>> NvidiaVfioBackend::instances_on(const Physical
     }
     states.push_back(std::move(*s));
   }
+  // A type id this process has not seen listed yet (a vGPU made by another tool): the free VFs
+  // list the types of the active size, which usually names it.
+  for (const auto& s : states) {
+    if (s.current == 0 || type_name_for(s.current)) continue;
+    for (const auto& other : states) {
+      if (other.current != 0) continue;
+      (void)creatable_on(other.address);
+      if (type_name_for(s.current)) break;
+    }
+  }
   const GpuMode mode = mode_of(pf, states);
   if (mode_out) *mode_out = mode;
   std::vector<VgpuInstance> out;
