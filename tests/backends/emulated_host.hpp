@@ -4,6 +4,7 @@
 #pragma once
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,10 +46,13 @@ class EmulatedHost {
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-      // The emulator must not inherit umockdev's preload from a test run under it.
+      // The emulator must not inherit umockdev's preload from a test run under it, nor
+      // outlive a test that crashes (it would keep the mount and the test's stdout).
       ::unsetenv("LD_PRELOAD");
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       const std::string log = (dir_ / "emulator.log").string();
       std::freopen(log.c_str(), "w", stderr);
+      std::freopen("/dev/null", "w", stdout);
       ::execl(VGPU_KERNEL_EMU_PATH, VGPU_KERNEL_EMU_PATH, "--host", (dir_ / "host.json").c_str(),
               root_.c_str(), static_cast<char*>(nullptr));
       std::_Exit(127);
