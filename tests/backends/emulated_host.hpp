@@ -25,6 +25,11 @@ namespace vgpu::test {
 
 namespace fs = std::filesystem;
 
+// A PCI address the test spells correctly.
+inline PciAddress pci(const char* text) {
+  return *PciAddress::parse(text);
+}
+
 class EmulatedHost {
  public:
   // @p host: the emulator's host file (docs/backends.md), e.g.

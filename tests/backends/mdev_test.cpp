@@ -10,11 +10,8 @@ using vgpu::Errc;
 using vgpu::PciAddress;
 using vgpu::Uuid;
 using vgpu::test::EmulatedHost;
+using vgpu::test::pci;
 namespace fs = std::filesystem;
-
-PciAddress pci(const char* text) {
-  return *PciAddress::parse(text);
-}
 
 const json a16_mdev_host = {{"interface", "mdev"},
                             {"host", {{"gpus", {{{"model", "A16"}, {"count", 2}}}}}}};

@@ -16,10 +16,7 @@ namespace {
 using vgpu::Errc;
 using vgpu::PciAddress;
 using vgpu::Uuid;
-
-PciAddress pci(const char* text) {
-  return *PciAddress::parse(text);
-}
+using vgpu::test::pci;
 
 bool under_emulator() {
   if (std::getenv("UMOCKDEV_DIR") && std::getenv("VGPU_SYSFS_ROOT")) return true;

@@ -10,10 +10,7 @@ using vgpu::Errc;
 using vgpu::PciAddress;
 using vgpu::Uuid;
 using vgpu::test::EmulatedHost;
-
-PciAddress pci(const char* text) {
-  return *PciAddress::parse(text);
-}
+using vgpu::test::pci;
 
 vgpu::sys::CreateRequest request(const std::string& type, std::uint32_t placement = 0,
                                  const char* gpu = "0000:41:00.0") {

@@ -1,5 +1,7 @@
 #include "kernel.hpp"
 
+#include "backends/sysfs/sysfs.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -12,6 +14,7 @@ namespace vgpu::emu {
 namespace {
 
 using nlohmann::json;
+using sysfs::trim;
 using Kind = Node::Kind;
 
 constexpr std::uint32_t synthetic_id_base = 2000;
@@ -29,14 +32,6 @@ std::vector<std::string> split(std::string_view path) {
   }
   if (!part.empty()) out.push_back(std::move(part));
   return out;
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::string_view(" \t\r\n").find(s.front()) != std::string_view::npos)
-    s.remove_prefix(1);
-  while (!s.empty() && std::string_view(" \t\r\n").find(s.back()) != std::string_view::npos)
-    s.remove_suffix(1);
-  return std::string(s);
 }
 
 std::optional<std::uint32_t> decimal(std::string_view text) {

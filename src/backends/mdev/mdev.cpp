@@ -16,14 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && std::string_view(" \t\r\n").find(s.front()) != std::string_view::npos)
-    s.remove_prefix(1);
-  while (!s.empty() && std::string_view(" \t\r\n").find(s.back()) != std::string_view::npos)
-    s.remove_suffix(1);
-  return std::string(s);
-}
-
 std::optional<std::uint32_t> small_number(const std::string& text) {
   auto n = sysfs::parse_number(text);
   if (!n || *n > UINT32_MAX) return std::nullopt;
@@ -32,7 +24,7 @@ std::optional<std::uint32_t> small_number(const std::string& text) {
 
 // "2048M", "384MB", "16G", "1024": sizes as drivers print them (bare numbers are MiB).
 std::optional<Bytes> size_of(std::string text) {
-  text = detail::to_lower(trim(text));
+  text = detail::to_lower(sysfs::trim(text));
   if (text.size() > 1 && text.back() == 'b') text.pop_back();
   if (!text.empty() && text.back() >= '0' && text.back() <= '9') text += "m";
   auto b = Bytes::parse(text);
@@ -121,7 +113,11 @@ class MdevBackend final : public Backend {
       }
       out.push_back(std::move(v));
     }
-    place_unrecorded(*parents, out, unplaced);
+    for (const auto& [parent, indexes] : unplaced) {
+      const auto p = std::find_if(parents->begin(), parents->end(),
+                                  [&](const Parent& x) { return x.address.to_string() == parent; });
+      sysfs::place_unrecorded(*p->model, p->address, out, indexes);
+    }
     return out;
   }
 
@@ -291,7 +287,7 @@ class MdevBackend final : public Backend {
                                         detail::quoted(*available) +
                                         ", not a number; the driver or the file is broken");
       t.available = *n;
-      t.name = trim(sysfs::read_or_empty(t.dir / "name"));
+      t.name = sysfs::trim(sysfs::read_or_empty(t.dir / "name"));
       t.description = parse_description(sysfs::read_or_empty(t.dir / "description"));
       if (auto ref = options_.catalog->find_type(t.name.empty() ? id : t.name)) {
         t.canonical = ref->type->name;
@@ -347,30 +343,6 @@ class MdevBackend final : public Backend {
     return out;
   }
 
-  // mdev says nothing about placement; in equal-size mode a vGPU's slot is just a slot of its
-  // size: give each one vgpu did not record the lowest free start.
-  static void place_unrecorded(const std::vector<Parent>& parents, std::vector<VgpuInstance>& out,
-                               const std::map<std::string, std::vector<std::size_t>>& unplaced) {
-    for (const auto& [parent, indexes] : unplaced) {
-      const auto p = std::find_if(parents.begin(), parents.end(),
-                                  [&](const Parent& x) { return x.address.to_string() == parent; });
-      std::set<std::uint32_t> used;
-      for (std::size_t i = 0; i < out.size(); ++i)
-        if (out[i].gpu == p->address &&
-            std::find(indexes.begin(), indexes.end(), i) == indexes.end())
-          used.insert(out[i].placement);
-      for (std::size_t i : indexes) {
-        const VgpuType* t = p->model->find_type(out[i].type_name);
-        const std::uint32_t size = t ? t->placement_size : 1;
-        std::uint32_t start = 0;
-        while (used.count(start))
-          start += size;
-        used.insert(start);
-        out[i].placement = start;
-      }
-    }
-  }
-
   BackendOptions options_;
   sysfs::Root root_;
   sysfs::RecordStore records_;
@@ -382,12 +354,12 @@ Description parse_description(std::string_view text) {
   Description d;
   std::string item;
   auto take = [&](std::string piece) {
-    piece = trim(piece);
+    piece = sysfs::trim(piece);
     if (piece.empty()) return;
     const auto sep = piece.find_first_of("=:");
     if (sep == std::string::npos) return;
-    const std::string key = detail::to_lower(trim(std::string_view(piece).substr(0, sep)));
-    const std::string value = trim(std::string_view(piece).substr(sep + 1));
+    const std::string key = detail::to_lower(sysfs::trim(std::string_view(piece).substr(0, sep)));
+    const std::string value = sysfs::trim(std::string_view(piece).substr(sep + 1));
     if (key.empty()) return;
     d.fields[key] = value;
   };

@@ -24,14 +24,6 @@ namespace fs = std::filesystem;
 
 constexpr std::uint16_t nvidia_vendor = 0x10de;
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
-
 // A UUID for a vGPU vgpu did not create: the same VF and type id always give the same one
 // (UUID version 8, "custom", RFC 9562; two 64-bit FNV-1a hashes of the text).
 Uuid derived_uuid(const PciAddress& vf, std::uint32_t type_id) {
@@ -131,14 +123,15 @@ Result<std::vector<KernelType>> parse_creatable(std::string_view text, std::stri
   std::istringstream in{std::string(text)};
   for (std::string raw; std::getline(in, raw);) {
     ++line_no;
-    const std::string line = trim(raw);
+    const std::string line = sysfs::trim(raw);
     if (line.empty()) continue;
     const auto colon = line.find(':');
-    const std::string left = trim(std::string_view(line).substr(0, colon));
+    const std::string left = sysfs::trim(std::string_view(line).substr(0, colon));
     if (colon != std::string::npos && out.empty() && line_no == 1 && left == "ID") continue;
     auto id = sysfs::parse_number(left);
-    const std::string name =
-        colon == std::string::npos ? std::string() : trim(std::string_view(line).substr(colon + 1));
+    const std::string name = colon == std::string::npos
+                                 ? std::string()
+                                 : sysfs::trim(std::string_view(line).substr(colon + 1));
     if (!id || *id == 0 || *id > UINT32_MAX || name.empty())
       return fail(Errc::io_error, std::string(origin) + ": line " + std::to_string(line_no) +
                                       " is " + detail::quoted(line) +
@@ -410,23 +403,9 @@ Result<std::vector<VgpuInstance>> NvidiaVfioBackend::instances_on(const Physical
     out.push_back(std::move(v));
   }
   if (!unplaced.empty()) {
-    // The driver chose where these sit and does not say: give each the lowest free start of
-    // its size, which is what equal-size placement amounts to.
     auto model = model_of(pf);
     if (!model) return model.error();
-    std::set<std::uint32_t> used;
-    for (std::size_t i = 0; i < out.size(); ++i)
-      if (std::find(unplaced.begin(), unplaced.end(), i) == unplaced.end())
-        used.insert(out[i].placement);
-    for (std::size_t i : unplaced) {
-      const VgpuType* t = (*model)->find_type(out[i].type_name);
-      const std::uint32_t size = t ? t->placement_size : 1;
-      std::uint32_t start = 0;
-      while (used.count(start))
-        start += size;
-      used.insert(start);
-      out[i].placement = start;
-    }
+    sysfs::place_unrecorded(**model, pf.address, out, unplaced);
   }
   return out;
 }

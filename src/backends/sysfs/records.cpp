@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace vgpu::sysfs {
 
@@ -57,6 +59,23 @@ Result<void> RecordStore::save(const std::string& key, const VgpuRecord& r) cons
 void RecordStore::remove(const std::string& key) const {
   std::error_code ec;
   fs::remove(dir_ / key, ec);
+}
+
+void place_unrecorded(const GpuModel& model, const PciAddress& gpu, std::vector<VgpuInstance>& all,
+                      const std::vector<std::size_t>& unplaced) {
+  std::set<std::uint32_t> used;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (all[i].gpu == gpu && std::find(unplaced.begin(), unplaced.end(), i) == unplaced.end())
+      used.insert(all[i].placement);
+  for (std::size_t i : unplaced) {
+    const VgpuType* t = model.find_type(all[i].type_name);
+    const std::uint32_t size = t ? t->placement_size : 1;
+    std::uint32_t start = 0;
+    while (used.count(start))
+      start += size;
+    used.insert(start);
+    all[i].placement = start;
+  }
 }
 
 }  // namespace vgpu::sysfs

@@ -7,8 +7,10 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "vgpu/error.hpp"
+#include "vgpu/model/gpu.hpp"
 #include "vgpu/model/uuid.hpp"
 
 namespace vgpu::sysfs {
@@ -44,5 +46,12 @@ class RecordStore {
  private:
   std::filesystem::path dir_;
 };
+
+// The kernel says nothing about where a vGPU vgpu did not record sits (mdev never does; VFs
+// only in mixed-size mode): in equal-size mode a slot is just a slot of the type's size, so give
+// each vGPU of @p unplaced (indexes into @p all, all on @p gpu, a @p model) the lowest start no
+// other vGPU on @p gpu uses.
+void place_unrecorded(const GpuModel& model, const PciAddress& gpu, std::vector<VgpuInstance>& all,
+                      const std::vector<std::size_t>& unplaced);
 
 }  // namespace vgpu::sysfs

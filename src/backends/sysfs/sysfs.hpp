@@ -30,6 +30,16 @@ std::optional<fs::path> link_target(const fs::path& link);
 std::vector<std::string> list(const fs::path& dir);
 bool exists(const fs::path& path);
 
+// @p s without surrounding blanks and line ends.
+inline std::string trim(std::string_view s) {
+  constexpr std::string_view blanks = " \t\r\n";
+  while (!s.empty() && blanks.find(s.front()) != std::string_view::npos)
+    s.remove_prefix(1);
+  while (!s.empty() && blanks.find(s.back()) != std::string_view::npos)
+    s.remove_suffix(1);
+  return std::string(s);
+}
+
 // Parses a sysfs number: decimal or 0x-prefixed hex, surrounding blanks allowed.
 std::optional<std::uint64_t> parse_number(std::string_view text);
 
