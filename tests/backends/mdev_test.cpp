@@ -142,7 +142,7 @@ TEST_CASE("mdev reads other description formats and refuses garbage", "[backends
   }
   SECTION("garbage in available_instances") {
     host.control("garbage " + id + "/available_instances plenty");
-    auto r = host.open("mdev")->gpus();
+    auto r = host.open("mdev")->creatable_types(pci("0000:41:00.0"));
     REQUIRE_FALSE(r);
     CHECK(r.error().code() == Errc::io_error);
     CHECK_THAT(r.error().message(), Catch::Contains("not a number"));

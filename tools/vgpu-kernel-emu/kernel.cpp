@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <utility>
 
 namespace vgpu::emu {
 namespace {
@@ -300,6 +301,8 @@ int Kernel::set_num_vfs(Gpu& g, std::string_view text) {
   if (*n == 0) {
     for (const auto& vf : g.vfs)
       if (vf.current || vf.open) return -EBUSY;
+    for (const auto& vf : g.vfs)
+      removed_vf(g, vf);
     g.vfs.clear();
     g.num_vfs = 0;
     return 0;
@@ -365,6 +368,11 @@ int Kernel::mdev_remove(Gpu& g, const Uuid& uuid, std::string_view text) {
       std::find_if(g.mdevs.begin(), g.mdevs.end(), [&](const Mdev& m) { return m.uuid == uuid; });
   if (it == g.mdevs.end()) return -ENODEV;
   if (it->open) return -EBUSY;
+  const std::string device = "/devices/" + g.pci_root + "/" + g.address.to_string() + "/";
+  removed_.push_back("/bus/mdev/devices/" + uuid.to_string());
+  removed_.push_back(device + uuid.to_string());
+  removed_.push_back(device + "mdev_supported_types/nvidia-" +
+                     std::to_string(g.types[it->type].id) + "/devices/" + uuid.to_string());
   g.mdevs.erase(it);
   return 0;
 }
@@ -419,10 +427,23 @@ int Kernel::control(std::string_view text) {
     if (!a) return -EINVAL;
     auto [g, vf] = vf_at(*a);
     if (!vf) return -ENOENT;
+    removed_vf(*g, *vf);
     g->vfs.erase(g->vfs.begin() + (vf - g->vfs.data()));
     return 0;
   }
   return -EINVAL;
+}
+
+void Kernel::removed_vf(const Gpu& g, const Vf& vf) {
+  removed_.push_back("/bus/pci/devices/" + vf.address.to_string());
+  removed_.push_back("/devices/" + g.pci_root + "/" + vf.address.to_string());
+  removed_.push_back("/devices/" + g.pci_root + "/" + g.address.to_string() + "/virtfn" +
+                     std::to_string(vf.index));
+}
+
+std::vector<std::string> Kernel::take_removed() {
+  std::lock_guard lock(mutex_);
+  return std::exchange(removed_, {});
 }
 
 std::string Kernel::state_json() const {

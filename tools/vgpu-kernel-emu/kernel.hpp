@@ -91,6 +91,10 @@ class Kernel {
 
   std::mutex& mutex() { return mutex_; }
 
+  // Paths (under the sysfs root) of entries that disappeared since the last call: the FUSE
+  // layer tells the kernel to forget them, so its dentry cache never shows a removed device.
+  std::vector<std::string> take_removed();
+
  private:
   Result<void> adopt(const VgpuInstance& v);
   int rule_errno(const Gpu& g, const DriverType& t, std::optional<std::uint32_t> placement,
@@ -115,7 +119,9 @@ class Kernel {
   std::vector<Gpu> gpus_;
   std::map<std::string, int> faults_;           // path suffix -> errno for reads and writes
   std::map<std::string, int> write_faults_;     // path suffix -> errno for writes only
-  std::map<std::string, std::string> garbage_;  // path -> what reads return
+  std::map<std::string, std::string> garbage_;
+  std::vector<std::string> removed_;
+  void removed_vf(const Gpu& g, const Vf& vf);  // path -> what reads return
 };
 
 }  // namespace vgpu::emu

@@ -18,12 +18,15 @@
 #include <CLI/CLI.hpp>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "drm.hpp"
@@ -40,10 +43,62 @@ Kernel* kernel() {
   return static_cast<Kernel*>(fuse_get_context()->private_data);
 }
 
-void* on_init(fuse_conn_info*, fuse_config* cfg) {
-  // sysfs changes under the reader's feet (VFs appear, lists shrink): no caching at all.
-  cfg->entry_timeout = 0;
-  cfg->attr_timeout = 0;
+// Tells the kernel to forget removed entries, from its own thread: invalidating from inside a
+// request handler of the single-threaded loop could deadlock against a lookup waiting on it.
+class Invalidator {
+ public:
+  void start(fuse* f) {
+    fuse_ = f;
+    thread_ = std::thread([this] { run(); });
+  }
+  void push(std::vector<std::string> paths) {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto& p : paths)
+        queue_.push_back(std::move(p));
+    }
+    wake_.notify_one();
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      auto paths = std::exchange(queue_, {});
+      lock.unlock();
+      for (const auto& p : paths)
+        fuse_invalidate_path(fuse_, p.c_str());  // -ENOENT: never looked up, nothing cached
+      lock.lock();
+    }
+  }
+  fuse* fuse_ = nullptr;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<std::string> queue_;
+  bool stopping_ = false;
+};
+
+Invalidator invalidator;
+
+void* on_init(fuse_conn_info* conn, fuse_config* cfg) {
+  // A symlink's target never changes while it exists (removed ones are invalidated).
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS) conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  // sysfs changes under the reader's feet (VFs appear, lists shrink): file contents are never
+  // cached, new entries show at once (no negative caching), and entries that disappear are
+  // invalidated as they go (Invalidator). Entries and attributes themselves may be cached.
+  cfg->entry_timeout = 1;
+  cfg->attr_timeout = 1;
   cfg->negative_timeout = 0;
   cfg->direct_io = 1;
   return fuse_get_context()->private_data;
@@ -121,6 +176,8 @@ int on_write(const char* path, const char* buffer, size_t size, off_t, fuse_file
   if (n.kind != Node::Kind::file) return -ENOENT;
   if (!may_write(n)) return -EACCES;
   if (int e = n.write(std::string_view(buffer, size)); e < 0) return e;
+  if (auto removed = kernel()->take_removed(); !removed.empty())
+    invalidator.push(std::move(removed));
   return static_cast<int>(size);
 }
 
@@ -250,6 +307,7 @@ int main(int argc, char** argv) {
     return 77;
   }
 
+  invalidator.start(f);
   int code = 0;
   if (command.empty()) {
     fuse_set_signal_handlers(fuse_get_session(f));
@@ -278,6 +336,7 @@ int main(int argc, char** argv) {
     fuse_unmount(f);
     loop.join();
   }
+  invalidator.stop();
   fuse_destroy(f);
   if (temporary) fs::remove_all(root, ec);
   return code;

@@ -75,8 +75,7 @@ class MdevBackend final : public Backend {
   }
 
   Result<std::vector<VgpuInstance>> instances() override {
-    auto parents = read_parents();
-    if (!parents) return parents.error();
+    std::vector<Parent> parents;  // read as devices name them: a host without mdevs reads none
     std::vector<VgpuInstance> out;
     std::map<std::string, std::vector<std::size_t>> unplaced;  // parent -> indexes into out
     for (const auto& entry : sysfs::list(root_.mdev_devices())) {
@@ -89,9 +88,18 @@ class MdevBackend final : public Backend {
       auto parent_address = PciAddress::parse(real.parent_path().filename().string());
       auto type_id = sysfs::link_name(dev / "mdev_type");
       if (!parent_address || !type_id) continue;
-      auto p = std::find_if(parents->begin(), parents->end(),
+      auto p = std::find_if(parents.begin(), parents.end(),
                             [&](const Parent& x) { return x.address == *parent_address; });
-      if (p == parents->end() || !p->model) continue;
+      if (p == parents.end()) {
+        auto read = read_parent(*parent_address);
+        if (!read) {
+          if (read.error().code() == Errc::not_found) continue;
+          return read.error();
+        }
+        parents.push_back(std::move(*read));
+        p = parents.end() - 1;
+      }
+      if (!p->model) continue;
       auto t = std::find_if(p->types.begin(), p->types.end(),
                             [&](const MdevType& x) { return x.id == *type_id; });
       if (t == p->types.end() || t->canonical.empty())
@@ -114,7 +122,7 @@ class MdevBackend final : public Backend {
       out.push_back(std::move(v));
     }
     for (const auto& [parent, indexes] : unplaced) {
-      const auto p = std::find_if(parents->begin(), parents->end(),
+      const auto p = std::find_if(parents.begin(), parents.end(),
                                   [&](const Parent& x) { return x.address.to_string() == parent; });
       sysfs::place_unrecorded(*p->model, p->address, out, indexes);
     }
@@ -131,7 +139,7 @@ class MdevBackend final : public Backend {
   }
 
   Result<std::vector<std::string>> creatable_types(const PciAddress& gpu) override {
-    auto p = read_parent(gpu);
+    auto p = read_parent(gpu, true);
     if (!p) return p.error();
     std::vector<std::string> out;
     for (const auto& t : p->types)
@@ -158,7 +166,7 @@ class MdevBackend final : public Backend {
   }
 
   Result<VgpuInstance> create(const CreateRequest& request) override {
-    auto p = read_parent(request.gpu);
+    auto p = read_parent(request.gpu, true);
     if (!p) return p.error();
     if (!p->model)
       return fail(Errc::not_supported,
@@ -262,7 +270,8 @@ class MdevBackend final : public Backend {
                 os_errno);
   }
 
-  Result<Parent> read_parent(const PciAddress& address) {
+  // @p with_available: also read available_instances (what creatable_types() and create() need).
+  Result<Parent> read_parent(const PciAddress& address, bool with_available = false) {
     const fs::path link = root_.mdev_bus() / address.to_string();
     if (!sysfs::exists(link / "mdev_supported_types"))
       return fail(Errc::not_found, "no mdev parent " + address.to_string() + " under " +
@@ -276,22 +285,26 @@ class MdevBackend final : public Backend {
       MdevType t;
       t.id = id;
       t.dir = types_dir / id;
-      auto available = sysfs::read(t.dir / "available_instances");
-      if (!available) {
-        if (available.error().code() == Errc::not_found) continue;  // vanished
-        return available.error();
+      if (with_available) {
+        auto available = sysfs::read(t.dir / "available_instances");
+        if (!available) {
+          if (available.error().code() == Errc::not_found) continue;  // vanished
+          return available.error();
+        }
+        auto n = small_number(*available);
+        if (!n)
+          return fail(Errc::io_error, (t.dir / "available_instances").string() + " holds " +
+                                          detail::quoted(*available) +
+                                          ", not a number; the driver or the file is broken");
+        t.available = *n;
       }
-      auto n = small_number(*available);
-      if (!n)
-        return fail(Errc::io_error, (t.dir / "available_instances").string() + " holds " +
-                                        detail::quoted(*available) +
-                                        ", not a number; the driver or the file is broken");
-      t.available = *n;
       t.name = sysfs::trim(sysfs::read_or_empty(t.dir / "name"));
-      t.description = parse_description(sysfs::read_or_empty(t.dir / "description"));
       if (auto ref = options_.catalog->find_type(t.name.empty() ? id : t.name)) {
         t.canonical = ref->type->name;
         ++votes[ref->model];
+      } else {
+        // Only types the catalog does not name need their free-form description.
+        t.description = parse_description(sysfs::read_or_empty(t.dir / "description"));
       }
       p.types.push_back(std::move(t));
     }

@@ -143,12 +143,13 @@ Result<std::vector<KernelType>> parse_creatable(std::string_view text, std::stri
 }
 
 bool looks_like_vgpu_pf(const fs::path& dir) {
-  auto vendor = sysfs::read(dir / "vendor");
-  if (!vendor || sysfs::parse_number(*vendor) != nvidia_vendor) return false;
+  // sriov_totalvfs first: most PCI functions of a GPU host are VFs, which lack it.
   auto total = sysfs::read(dir / "sriov_totalvfs");
   if (!total) return false;
   auto n = sysfs::parse_number(*total);
   if (!n || *n == 0) return false;
+  auto vendor = sysfs::read(dir / "vendor");
+  if (!vendor || sysfs::parse_number(*vendor) != nvidia_vendor) return false;
   bool any_vf = false;
   for (const auto& entry : sysfs::list(dir)) {
     if (entry.rfind("virtfn", 0) != 0) continue;
