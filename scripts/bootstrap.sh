@@ -13,6 +13,9 @@ packages=(
   catch2 libbenchmark-dev doxygen graphviz
   # PCI ID database: the catalog's device ids are checked against it
   pci.ids
+  # the emulated kernel for the Linux backends' tests (FUSE sysfs, umockdev DRM), and mdevctl
+  # to check that vgpu and the real tool agree on the same emulated mdev tree
+  libfuse3-dev fuse3 umockdev libumockdev-dev mdevctl util-linux
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -55,9 +55,13 @@ using LogCallback = std::function<void(LogLevel level, std::string_view message)
 
 /// How to open a Manager.
 struct ManagerOptions {
-  /// Backend name: "sim" (the simulated host, default). A ready backend can be given in
+  /// Backend name: "sim" (the simulated host, default), "nvidia-vfio", "mdev", "nouveau",
+  /// "auto", or one added with sys::register_backend(). A ready backend can be given in
   /// @p backend_instance instead.
   std::string backend = "sim";
+  /// Options for a kernel backend (sysfs root, state directory, GPU modes); its catalog is
+  /// the Manager's. Unused for "sim".
+  sys::BackendOptions backend_options;
   /// A backend the Manager takes over; when set, @p backend and @p sim_host are ignored.
   std::unique_ptr<sys::Backend> backend_instance;
   /// For "sim": a host description file (docs/host-description.md) that holds the simulated
@@ -76,7 +80,8 @@ struct ManagerOptions {
   OccupancyOptions rules;
   /// The ledger file. Empty: a private ledger for the built-in simulated host (which
   /// lives in this process only); else $VGPU_LEDGER if set; else `SIM_HOST.ledger` for a
-  /// simulated host file; else /run/vgpu/ledger. Giving one for the built-in simulated
+  /// simulated host file; else `ROOT/run/vgpu/ledger` for a kernel backend whose sysfs root
+  /// is ROOT (not "/"); else /run/vgpu/ledger. Giving one for the built-in simulated
   /// host is an error (Errc::invalid_argument).
   std::filesystem::path ledger;
   /// Use a private in-memory ledger whatever else is set (tests, one-shot tools).

@@ -705,6 +705,7 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options) {
 
   // The backend.
   bool builtin_sim = false;
+  std::filesystem::path kernel_root;  // a kernel backend's sysfs root, when not "/"
   if (options.backend_instance) {
     impl->backend = std::move(options.backend_instance);
   } else if (options.backend == "sim") {
@@ -721,8 +722,14 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options) {
       impl->backend = std::move(*b);
     }
   } else {
-    return fail(Errc::invalid_argument,
-                "unknown backend \"" + options.backend + "\"; this build has: sim");
+    sys::BackendOptions bo = options.backend_options;
+    bo.catalog = catalog;
+    if (auto root = sys::resolve_backend_options(bo).sysfs_root;
+        !root.empty() && std::filesystem::weakly_canonical(root) != "/")
+      kernel_root = root;
+    auto b = sys::open_backend(options.backend, bo);
+    if (!b) return b.error();
+    impl->backend = std::move(*b);
   }
   if (auto ok = sys::check_interface_version(*impl->backend); !ok) return ok.error();
   auto gpus = impl->backend->gpus();
@@ -754,6 +761,9 @@ Result<std::unique_ptr<Manager>> Manager::open(ManagerOptions options) {
   } else if (!options.sim_host.empty() && !options.backend_instance) {
     lo.path = options.sim_host;
     lo.path += ".ledger";
+  } else if (!kernel_root.empty()) {
+    // An emulated (or chroot) kernel gets the ledger of its own /run, as its VF state does.
+    lo.path = kernel_root / default_ledger.relative_path();
   } else if (!builtin_sim) {
     lo.path = default_ledger;
   }

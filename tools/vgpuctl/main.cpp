@@ -71,6 +71,7 @@ struct Options {
   bool json = false;
   std::string policy = "fragmentation-aware";
   bool quiet_repairs = false;  // `reconcile` prints the repairs itself
+  std::string backend = "sim";
 };
 
 // Everything a command works on: the Manager (catalog, backend, ledger) and a snapshot of
@@ -101,7 +102,11 @@ struct Session {
 };
 
 vgpu::Result<Session> open_session(const Options& o) {
+  if (o.backend != "sim" && !o.host_file.empty())
+    return vgpu::fail(vgpu::Errc::invalid_argument,
+                      "--host describes a simulated host; it goes with --backend sim only");
   vgpu::ManagerOptions mo;
+  mo.backend = o.backend;
   mo.sim_host = o.host_file;
   mo.ledger = o.ledger;
   mo.policy = o.policy;
@@ -851,6 +856,9 @@ int main(int argc, char** argv) {
   app.add_flag("--replace-catalog", o.replace_catalog,
                "Let --catalog files replace built-in models of the same name");
   app.add_flag("--json", o.json, "Machine-readable JSON output");
+  app.add_option("--backend", o.backend,
+                 "Kernel interface: sim (default: the simulated --host), nvidia-vfio, mdev, "
+                 "nouveau or auto; sysfs is read under $VGPU_SYSFS_ROOT (default /)");
   app.add_option("--policy", o.policy,
                  "Placement policy: fragmentation-aware (default), best-fit, depth-first, "
                  "breadth-first, binpack, spread, gpu-packing, gpu-clustering, first-fit, random");

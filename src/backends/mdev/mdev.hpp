@@ -1,0 +1,35 @@
+// The classic mediated-device interface (/sys/class/mdev_bus). Internal to libvgpu.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "vgpu/sys/backend.hpp"
+
+namespace vgpu::sys::mdev {
+
+// What an mdev type's free-form description says. NVIDIA:
+// "num_heads=4, frl_config=60, framebuffer=2048M, max_resolution=5120x2880, max_instance=8";
+// Intel GVT-g: "low_gm_size: 128MB\nhigh_gm_size: 384MB\nfence: 4\nresolution: 1920x1200\n
+// weight: 4". Keys the parser does not know stay in `fields`.
+struct Description {
+  std::map<std::string, std::string> fields;      // every "key=value" / "key: value" pair
+  std::optional<Bytes> framebuffer;               // framebuffer=, or low_gm_size + high_gm_size
+  std::optional<std::uint32_t> heads;             // num_heads=
+  std::optional<Resolution> max_resolution;       // max_resolution= or resolution:
+  std::optional<std::uint32_t> max_instances;     // max_instance=
+  std::optional<std::uint32_t> frame_rate_limit;  // frl_config=
+};
+
+// Never fails: text it cannot read is kept only in `fields` (or dropped, if it has no key).
+Description parse_description(std::string_view text);
+
+std::unique_ptr<Backend> make(const BackendOptions& options);
+
+// True when <root>/sys/class/mdev_bus lists at least one parent.
+bool host_has_mdev(const BackendOptions& options);
+
+}  // namespace vgpu::sys::mdev
