@@ -171,34 +171,6 @@ LedgerGpu decode_gpu(const GpuSlot& s) {
                    get_text(s.model), static_cast<GpuMode>(s.mode <= 2 ? s.mode : 0)};
 }
 
-// Holds an open-file-description lock on a whole file (released by the kernel when the
-// process dies, and per open file, so two handles in one process exclude each other).
-class FileLock {
- public:
-  static Result<FileLock> acquire(int fd) {
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
-      if (errno != EINTR) return os_error("cannot lock the ledger", errno);
-    }
-    return FileLock(fd);
-  }
-  FileLock(FileLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  FileLock& operator=(FileLock&&) = delete;
-  ~FileLock() {
-    if (fd_ < 0) return;
-    struct flock fl {};
-    fl.l_type = F_UNLCK;
-    fl.l_whence = SEEK_SET;
-    (void)::fcntl(fd_, F_OFD_SETLK, &fl);
-  }
-
- private:
-  explicit FileLock(int fd) : fd_(fd) {}
-  int fd_;
-};
-
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -442,7 +414,7 @@ struct HostLedger::Impl {
         if (!opened) return opened.error();
         fd = std::move(*opened);
       }
-      auto lock = FileLock::acquire(fd.get());
+      auto lock = FileLock::acquire(fd.get(), "the " + name());
       if (!lock) return lock.error();
       if (!options.path.empty()) {
         // Another process may have moved a corrupted file aside (and put a new one in its
@@ -595,7 +567,7 @@ struct HostLedger::Impl {
       report = kept;
     }
     for (int attempt = 0;; ++attempt) {
-      auto lock = FileLock::acquire(fd.get());
+      auto lock = FileLock::acquire(fd.get(), "the " + name());
       if (!lock) return lock.error();
       auto ok = sync();
       if (ok) return lock;

@@ -15,6 +15,26 @@ void UniqueFd::reset() {
   fd_ = -1;
 }
 
+Result<FileLock> FileLock::acquire(int fd, std::string_view what) {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  while (::fcntl(fd, F_OFD_SETLKW, &fl) != 0) {
+    if (errno != EINTR)
+      return Error(errc_for_errno(errno),
+                   "cannot lock " + std::string(what) + ": " + std::strerror(errno), errno);
+  }
+  return FileLock(fd);
+}
+
+FileLock::~FileLock() {
+  if (fd_ < 0) return;
+  struct flock fl {};
+  fl.l_type = F_UNLCK;
+  fl.l_whence = SEEK_SET;
+  (void)::fcntl(fd_, F_OFD_SETLK, &fl);
+}
+
 Errc errc_for_errno(int err) {
   switch (err) {
     case EACCES:

@@ -37,6 +37,23 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// Holds an open-file-description lock on a whole file: the kernel drops it when the
+// holder dies, and it belongs to one open file (not to the process, as classic POSIX record
+// locks and so Boost.Interprocess's file_lock do), so two handles in one process exclude
+// each other and closing another descriptor of the file does not drop it.
+class FileLock {
+ public:
+  // Blocks until the lock on @p fd is held; @p what names the file in errors.
+  static Result<FileLock> acquire(int fd, std::string_view what);
+  FileLock(FileLock&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  FileLock& operator=(FileLock&&) = delete;
+  ~FileLock();
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 // Creates @p dir (and missing parents) if needed, the last level with mode 0700 (0770 and
 // group @p group when given), and checks that it is a real directory that no other user can
 // plant files in: owned by us or root, not writable by others unless sticky.

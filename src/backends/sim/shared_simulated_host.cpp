@@ -56,24 +56,8 @@ class SharedSimulatedHost final : public Backend {
       lock_ = std::move(*reopened);
       locked_by_ = ::getpid();
     }
-    struct flock fl {};
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    while (::fcntl(lock_.get(), F_OFD_SETLKW, &fl) != 0) {
-      if (errno != EINTR)
-        return Error(Errc::io_error,
-                     "cannot lock simulated host " + path_.string() + ": " + std::strerror(errno),
-                     errno);
-    }
-    struct Unlock {
-      int fd;
-      ~Unlock() {
-        struct flock u {};
-        u.l_type = F_UNLCK;
-        u.l_whence = SEEK_SET;
-        (void)::fcntl(fd, F_OFD_SETLK, &u);
-      }
-    } unlock{lock_.get()};
+    auto held = ledger::FileLock::acquire(lock_.get(), "simulated host " + path_.string());
+    if (!held) return held.error();
     if (auto ok = refresh(); !ok) return ok.error();
     auto result = op(*inner_);
     if (result && writes) {
