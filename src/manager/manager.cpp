@@ -255,8 +255,9 @@ struct Manager::Impl {
       if (activated) {
         for (const auto& r : records)
           known[r.uuid] = r;
-        for (const auto& r : records)
-          log(LogLevel::info, "created " + describe(r));
+        if (logger)
+          for (const auto& r : records)
+            log(LogLevel::info, "created " + describe(r));
         return records;
       }
       failure = activated.error();
@@ -331,7 +332,7 @@ struct Manager::Impl {
     });
     if (!erased) return erased;
     mirror_remove(uuid);
-    log(LogLevel::info, "destroyed " + describe(rec));
+    if (logger) log(LogLevel::info, "destroyed " + describe(rec));  // no formatting unheard
     return {};
   }
 
