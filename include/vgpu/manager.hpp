@@ -170,6 +170,9 @@ class VGPU_API Manager {
   [[nodiscard]] const LedgerOpenReport& ledger_report() const;
   /// What the reconcile at open did (empty if ManagerOptions::reconcile_on_open is off).
   [[nodiscard]] const ReconcileReport& open_reconcile() const;
+  /// Replaces the log callback (an empty one stops logging). Waits for a call in progress on
+  /// another thread, so the old callback is not called after this returns.
+  void set_logger(LogCallback logger);
 
   /// The host's GPUs, in PCI address order (their engine index is their position).
   [[nodiscard]] std::vector<PhysicalGpu> gpus() const;

@@ -848,6 +848,11 @@ const LedgerOpenReport& Manager::ledger_report() const {
 const ReconcileReport& Manager::open_reconcile() const {
   return impl_->open_reconcile;
 }
+void Manager::set_logger(LogCallback logger) {
+  std::lock_guard<std::mutex> guard(impl_->mu);
+  impl_->logger = std::move(logger);
+}
+
 std::vector<PhysicalGpu> Manager::gpus() const {
   return impl_->gpus;
 }

@@ -15,15 +15,23 @@ cmake -S "$src/find_package" -B "$work/find_package" -G "${CMAKE_GENERATOR:-Ninj
 cmake --build "$work/find_package" >/dev/null
 "$work/find_package/uses_library"
 "$work/find_package/uses_headers"
+"$work/find_package/uses_c_abi"
 
-echo "== pkg-config vgpu"
+echo "== pkg-config vgpu++ (C++ API)"
 pcdir=$(dirname "$(find "$prefix" -name vgpu.pc | head -n1)")
 export PKG_CONFIG_PATH=$pcdir
-echo "pkg-config --modversion vgpu: $(pkg-config --modversion vgpu)"
-libdir=$(pkg-config --variable=libdir vgpu)
+echo "pkg-config --modversion vgpu++: $(pkg-config --modversion vgpu++)"
+libdir=$(pkg-config --variable=libdir vgpu++)
 # shellcheck disable=SC2046  # word splitting of the flags is intended
 # CXXFLAGS/LDFLAGS carry the build's sanitizer flags, if any (cmake reads them too).
-c++ ${CXXFLAGS:-} "$src/pkgconfig/main.cpp" -o "$work/pkgconfig_consumer" $(pkg-config --cflags --libs vgpu) \
+c++ ${CXXFLAGS:-} "$src/pkgconfig/main.cpp" -o "$work/pkgconfig_consumer" $(pkg-config --cflags --libs vgpu++) \
   ${LDFLAGS:-} -Wl,-rpath,"$libdir"
 "$work/pkgconfig_consumer"
+
+echo "== pkg-config vgpu (C ABI)"
+echo "pkg-config --modversion vgpu: $(pkg-config --modversion vgpu), C ABI $(pkg-config --variable=abi_version vgpu)"
+# shellcheck disable=SC2046
+cc -std=c99 -Wall -Wextra -pedantic -Werror ${CFLAGS:-} "$src/c_consumer.c" -o "$work/c_consumer" \
+  $(pkg-config --cflags --libs vgpu) ${LDFLAGS:-} -Wl,-rpath,"$libdir"
+"$work/c_consumer"
 echo "consumers OK"
