@@ -16,6 +16,8 @@ packages=(
   # the emulated kernel for the Linux backends' tests (FUSE sysfs, umockdev DRM), and mdevctl
   # to check that vgpu and the real tool agree on the same emulated mdev tree
   libfuse3-dev fuse3 umockdev libumockdev-dev mdevctl util-linux
+  # the C ABI's stability check (abidw, abidiff) and its symbol check (nm, readelf)
+  abigail-tools binutils
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -114,9 +114,13 @@ int entry(Body&& body) noexcept {
   }
 }
 
-void require(bool ok, std::string_view what) {
-  if (!ok) raise(VGPU_E_INVALID_ARGUMENT, std::string(what));
-}
+// Fails with VGPU_E_INVALID_ARGUMENT unless @p cond holds. A macro so that the message,
+// which usually concatenates strings, is only built when the check fails: these checks run
+// on every call, and building their messages eagerly cost ~10% of a create+destroy.
+#define VGPU_REQUIRE(cond, message)                                    \
+  do {                                                                 \
+    if (!(cond)) raise(VGPU_E_INVALID_ARGUMENT, std::string(message)); \
+  } while (false)
 
 // --- handles -----------------------------------------------------------------------------
 
@@ -224,7 +228,7 @@ std::size_t checked_size(std::uint32_t version) {
 // Reads a caller's input struct into a full current-version value (missing fields zeroed).
 template <class T>
 T read_versioned(const T* in, std::string_view param) {
-  require(in != nullptr, std::string(param) + " is NULL");
+  VGPU_REQUIRE(in != nullptr, std::string(param) + " is NULL");
   const std::size_t size = checked_size<T>(in->version);
   T out{};
   std::memcpy(static_cast<void*>(&out), in, size);
@@ -249,15 +253,24 @@ void put(char (&dst)[N], std::string_view src, std::string_view what) {
   dst[src.size()] = '\0';
 }
 
-std::string_view text_arg(const char* s, std::string_view param) {
-  require(s != nullptr, std::string(param) + " is NULL");
+// The name of an argument for messages, e.g. "request" + "->uuids"; joined only on error.
+struct ArgName {
+  ArgName(std::string_view b, std::string_view f = {}) : base(b), field(f) {}  // NOLINT
+  ArgName(const char* b) : base(b) {}                                          // NOLINT
+  std::string_view base;
+  std::string_view field;
+  [[nodiscard]] std::string str() const { return std::string(base) + std::string(field); }
+};
+
+std::string_view text_arg(const char* s, ArgName param) {
+  VGPU_REQUIRE(s != nullptr, param.str() + " is NULL");
   return s;
 }
 
 // The two-call pattern: @p make builds the items (called once), @p fill converts one.
 template <class T, class Items, class Fill>
 int write_list(T* out, std::size_t* count, const Items& items, Fill fill) {
-  require(count != nullptr, "count is NULL: pass the address of the array's capacity");
+  VGPU_REQUIRE(count != nullptr, "count is NULL: pass the address of the array's capacity");
   const std::size_t n = items.size();
   if (out == nullptr) {
     *count = n;
@@ -312,10 +325,10 @@ T* allocate_block(const std::vector<T>& entries, const std::vector<std::string>&
 
 // --- conversions -------------------------------------------------------------------------
 
-vgpu::PciAddress parse_gpu(const char* text, std::string_view param) {
+vgpu::PciAddress parse_gpu(const char* text, ArgName param) {
   return unwrap(vgpu::PciAddress::parse(text_arg(text, param)));
 }
-vgpu::Uuid parse_uuid(const char* text, std::string_view param) {
+vgpu::Uuid parse_uuid(const char* text, ArgName param) {
   return unwrap(vgpu::Uuid::parse(text_arg(text, param)));
 }
 
@@ -401,13 +414,12 @@ std::shared_ptr<vgpu::Policy> make_c_policy(vgpu_policy_fn fn, void* payload, st
   return vgpu::make_scoring_policy(std::move(name), std::move(score), placement_sensitive);
 }
 
-std::vector<std::string> string_array(const char* const* items, std::size_t n,
-                                      std::string_view param) {
+std::vector<std::string> string_array(const char* const* items, std::size_t n, ArgName param) {
   std::vector<std::string> out;
   if (n == 0) return out;
-  require(items != nullptr, std::string(param) + " is NULL but its count is " + std::to_string(n));
+  VGPU_REQUIRE(items != nullptr, param.str() + " is NULL but its count is " + std::to_string(n));
   for (std::size_t i = 0; i < n; ++i) {
-    require(items[i] != nullptr, std::string(param) + "[" + std::to_string(i) + "] is NULL");
+    VGPU_REQUIRE(items[i] != nullptr, param.str() + "[" + std::to_string(i) + "] is NULL");
     out.emplace_back(items[i]);
   }
   return out;
@@ -430,7 +442,7 @@ vgpu::ManagerOptions manager_options(const vgpu_manager_options_t* in) {
   if (opt.share_ledger_with_group) o.ledger_group = static_cast<gid_t>(opt.ledger_group);
   o.reconcile_on_open = !opt.skip_reconcile_on_open;
   if (opt.definitions != nullptr) o.definitions = opt.definitions;
-  for (auto& c : string_array(opt.catalogs, opt.catalog_count, "options->catalogs"))
+  for (auto& c : string_array(opt.catalogs, opt.catalog_count, {"options->catalogs"}))
     o.catalogs.emplace_back(std::move(c));
   if (opt.policy_fn != nullptr) {
     o.custom_policy = make_c_policy(opt.policy_fn, opt.policy_payload,
@@ -440,14 +452,14 @@ vgpu::ManagerOptions manager_options(const vgpu_manager_options_t* in) {
     o.policy = opt.policy;
   }
   o.rules.one_type_per_gpu = opt.one_type_per_gpu;
-  require(opt.log_level >= VGPU_LOG_DEBUG && opt.log_level <= VGPU_LOG_ERROR,
-          "options->log_level is " + std::to_string(opt.log_level) +
-              ": use VGPU_LOG_DEBUG (0) to VGPU_LOG_ERROR (3)");
+  VGPU_REQUIRE(opt.log_level >= VGPU_LOG_DEBUG && opt.log_level <= VGPU_LOG_ERROR,
+               "options->log_level is " + std::to_string(opt.log_level) +
+                   ": use VGPU_LOG_DEBUG (0) to VGPU_LOG_ERROR (3)");
   o.logger = make_logger(opt.log_fn, opt.log_level, opt.log_payload);
   return o;
 }
 
-vgpu::GpuIndex gpu_index(const vgpu::Manager& m, const char* text, std::string_view param) {
+vgpu::GpuIndex gpu_index(const vgpu::Manager& m, const char* text, ArgName param) {
   return unwrap(m.gpu_index(parse_gpu(text, param)));
 }
 
@@ -458,7 +470,6 @@ struct CRequest {
 
 CRequest to_request(const vgpu::Manager& m, const vgpu_request_t* in, std::string_view param) {
   const auto r = read_versioned(in, param);
-  const std::string p(param);
   CRequest out;
   auto& rq = out.request;
   const bool by_requirement = r.min_framebuffer_bytes != 0 || r.min_heads != 0 ||
@@ -466,18 +477,19 @@ CRequest to_request(const vgpu::Manager& m, const vgpu_request_t* in, std::strin
                               r.series != 0 || r.exclude_mig_backed || r.include_deprecated ||
                               r.model != nullptr || r.gpu_milli != 0;
   if (r.type != nullptr) {
-    require(!by_requirement, p + " names type \"" + r.type +
-                                 "\" and also sets requirement fields (min_framebuffer_bytes, "
-                                 "min_heads, series, model, gpu_milli, ...): set one or the "
-                                 "other");
+    VGPU_REQUIRE(!by_requirement, std::string(param) + " names type \"" + r.type +
+                                      "\" and also sets requirement fields (min_framebuffer_bytes, "
+                                      "min_heads, series, model, gpu_milli, ...): set one or the "
+                                      "other");
     rq.type = unwrap(m.catalog().find_type(r.type));
   } else {
     auto& need = rq.requirement;
     need.min_framebuffer = vgpu::Bytes(r.min_framebuffer_bytes);
     need.min_heads = r.min_heads;
-    require((r.min_resolution_width == 0) == (r.min_resolution_height == 0),
-            p + " sets only one of min_resolution_width and min_resolution_height: set both "
-                "or neither");
+    VGPU_REQUIRE((r.min_resolution_width == 0) == (r.min_resolution_height == 0),
+                 std::string(param) +
+                     " sets only one of min_resolution_width and min_resolution_height: set both "
+                     "or neither");
     need.min_resolution = vgpu::Resolution(r.min_resolution_width, r.min_resolution_height);
     if (r.series != 0) need.series = unwrap(vgpu::parse_series(std::string(1, r.series)));
     if (r.model != nullptr) need.model = r.model;
@@ -488,24 +500,24 @@ CRequest to_request(const vgpu::Manager& m, const vgpu_request_t* in, std::strin
   rq.count = r.count == 0 ? 1 : r.count;
   if (r.owner != nullptr) rq.owner = r.owner;
   auto& c = rq.constraints;
-  for (const auto& a : string_array(r.allowed_gpus, r.allowed_gpu_count, p + "->allowed_gpus"))
-    c.allowed.push_back(gpu_index(m, a.c_str(), p + "->allowed_gpus"));
-  for (const auto& a : string_array(r.denied_gpus, r.denied_gpu_count, p + "->denied_gpus"))
-    c.denied.push_back(gpu_index(m, a.c_str(), p + "->denied_gpus"));
+  for (const auto& a : string_array(r.allowed_gpus, r.allowed_gpu_count, {param, "->allowed_gpus"}))
+    c.allowed.push_back(gpu_index(m, a.c_str(), {param, "->allowed_gpus"}));
+  for (const auto& a : string_array(r.denied_gpus, r.denied_gpu_count, {param, "->denied_gpus"}))
+    c.denied.push_back(gpu_index(m, a.c_str(), {param, "->denied_gpus"}));
   if (r.has_numa_node) c.numa_node = r.numa_node;
   if (r.has_placement) c.placement = r.placement;
-  require(r.affinity <= VGPU_AFFINITY_PCI_ROOT,
-          p + "->affinity is " + std::to_string(r.affinity) +
-              ": use VGPU_AFFINITY_NONE, VGPU_AFFINITY_NUMA_NODE or VGPU_AFFINITY_PCI_ROOT");
+  VGPU_REQUIRE(r.affinity <= VGPU_AFFINITY_PCI_ROOT,
+               std::string(param) + "->affinity is " + std::to_string(r.affinity) +
+                   ": use VGPU_AFFINITY_NONE, VGPU_AFFINITY_NUMA_NODE or VGPU_AFFINITY_PCI_ROOT");
   c.affinity = static_cast<vgpu::Affinity>(r.affinity);
   c.distinct_gpus = !r.allow_shared_gpu;
-  const auto uuids = string_array(r.uuids, r.uuid_count, p + "->uuids");
-  require(uuids.empty() || uuids.size() == rq.count, p + " gives " + std::to_string(uuids.size()) +
-                                                         " UUIDs for " + std::to_string(rq.count) +
-                                                         " vGPUs: give one per vGPU, or none");
+  const auto uuids = string_array(r.uuids, r.uuid_count, {param, "->uuids"});
+  VGPU_REQUIRE(uuids.empty() || uuids.size() == rq.count,
+               std::string(param) + " gives " + std::to_string(uuids.size()) + " UUIDs for " +
+                   std::to_string(rq.count) + " vGPUs: give one per vGPU, or none");
   for (const auto& u : uuids)
     out.options.uuids.push_back(unwrap(vgpu::Uuid::parse(u)));
-  if (r.vm_uuid != nullptr) out.options.vm_uuid = parse_uuid(r.vm_uuid, p + "->vm_uuid");
+  if (r.vm_uuid != nullptr) out.options.vm_uuid = parse_uuid(r.vm_uuid, {param, "->vm_uuid"});
   return out;
 }
 
@@ -521,7 +533,7 @@ const char* intern(const std::string& name) {
 }
 
 int write_names(const char** out, std::size_t* count, const std::vector<const char*>& names) {
-  require(count != nullptr, "count is NULL: pass the address of the array's capacity");
+  VGPU_REQUIRE(count != nullptr, "count is NULL: pass the address of the array's capacity");
   if (out == nullptr) {
     *count = names.size();
     return VGPU_OK;
@@ -645,7 +657,7 @@ void vgpu_request_init(vgpu_request_t* out, uint32_t version) {
 
 int vgpu_manager_open(vgpu_manager_t** out, const vgpu_manager_options_t* options) {
   return entry([&]() -> int {
-    require(out != nullptr, "out is NULL: pass the address of a vgpu_manager_t pointer");
+    VGPU_REQUIRE(out != nullptr, "out is NULL: pass the address of a vgpu_manager_t pointer");
     auto opened = unwrap(vgpu::Manager::open(manager_options(options)));
     auto handle = std::make_shared<vgpu_manager>();
     handle->manager = std::move(opened);
@@ -671,7 +683,7 @@ int vgpu_manager_close(vgpu_manager_t* manager) {
 int vgpu_manager_describe(vgpu_manager_info_t* out, vgpu_manager_t* manager) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(out != nullptr, "out is NULL");
+    VGPU_REQUIRE(out != nullptr, "out is NULL");
     const std::uint32_t version = out->version;
     checked_size<vgpu_manager_info_t>(version);
     const auto& m = *h->manager;
@@ -694,8 +706,9 @@ int vgpu_manager_describe(vgpu_manager_info_t* out, vgpu_manager_t* manager) {
 int vgpu_manager_set_log(vgpu_manager_t* manager, vgpu_log_fn fn, int level, void* payload) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(level >= VGPU_LOG_DEBUG && level <= VGPU_LOG_ERROR,
-            "level is " + std::to_string(level) + ": use VGPU_LOG_DEBUG (0) to VGPU_LOG_ERROR (3)");
+    VGPU_REQUIRE(
+        level >= VGPU_LOG_DEBUG && level <= VGPU_LOG_ERROR,
+        "level is " + std::to_string(level) + ": use VGPU_LOG_DEBUG (0) to VGPU_LOG_ERROR (3)");
     h->manager->set_logger(make_logger(fn, level, payload));
     return VGPU_OK;
   });
@@ -704,7 +717,7 @@ int vgpu_manager_set_log(vgpu_manager_t* manager, vgpu_log_fn fn, int level, voi
 int vgpu_manager_gpus(vgpu_gpu_info_t* out, size_t* count, vgpu_manager_t* manager) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(count != nullptr, "count is NULL: pass the address of the array's capacity");
+    VGPU_REQUIRE(count != nullptr, "count is NULL: pass the address of the array's capacity");
     auto engine = unwrap(h->manager->snapshot());
     std::vector<vgpu::GpuIndex> gpus(engine.gpu_count());
     for (vgpu::GpuIndex g = 0; g < gpus.size(); ++g)
@@ -731,7 +744,7 @@ int vgpu_manager_types(vgpu_type_info_t* out, size_t* count, vgpu_manager_t* man
                        const char* gpu) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(count != nullptr, "count is NULL: pass the address of the array's capacity");
+    VGPU_REQUIRE(count != nullptr, "count is NULL: pass the address of the array's capacity");
     const auto address = parse_gpu(gpu, "gpu");
     const auto types = unwrap(h->manager->types(address));
     std::string model;
@@ -746,7 +759,7 @@ int vgpu_manager_creatable(vgpu_availability_t* out, size_t* count, vgpu_manager
                            const char* gpu) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(count != nullptr, "count is NULL: pass the address of the array's capacity");
+    VGPU_REQUIRE(count != nullptr, "count is NULL: pass the address of the array's capacity");
     const auto avail = unwrap(h->manager->creatable(parse_gpu(gpu, "gpu")));
     return write_list(out, count, avail, [&](const vgpu::TypeAvailability& a) {
       vgpu_availability_t info{};
@@ -763,7 +776,7 @@ int vgpu_manager_creatable(vgpu_availability_t* out, size_t* count, vgpu_manager
 int vgpu_manager_find_type(vgpu_type_info_t* out, vgpu_manager_t* manager, const char* name) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(out != nullptr, "out is NULL");
+    VGPU_REQUIRE(out != nullptr, "out is NULL");
     const std::uint32_t version = out->version;
     checked_size<vgpu_type_info_t>(version);
     const auto ref = unwrap(h->manager->catalog().find_type(text_arg(name, "name")));
@@ -775,7 +788,7 @@ int vgpu_manager_find_type(vgpu_type_info_t* out, vgpu_manager_t* manager, const
 int vgpu_manager_instances(vgpu_instance_info_t* out, size_t* count, vgpu_manager_t* manager) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(count != nullptr, "count is NULL: pass the address of the array's capacity");
+    VGPU_REQUIRE(count != nullptr, "count is NULL: pass the address of the array's capacity");
     const auto records = unwrap(h->manager->instances());
     return write_list(out, count, records, instance_info);
   });
@@ -784,7 +797,7 @@ int vgpu_manager_instances(vgpu_instance_info_t* out, size_t* count, vgpu_manage
 int vgpu_manager_instance(vgpu_instance_info_t* out, vgpu_manager_t* manager, const char* uuid) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(out != nullptr, "out is NULL");
+    VGPU_REQUIRE(out != nullptr, "out is NULL");
     const std::uint32_t version = out->version;
     checked_size<vgpu_instance_info_t>(version);
     const auto id = parse_uuid(uuid, "uuid");
@@ -804,10 +817,10 @@ int vgpu_manager_create(vgpu_instance_info_t* out, size_t capacity, vgpu_manager
     const auto rq = to_request(*h->manager, request, "request");
     std::uint32_t version = 0;
     if (out != nullptr) {
-      require(capacity >= rq.request.count,
-              "out holds " + std::to_string(capacity) + " elements but the request creates " +
-                  std::to_string(rq.request.count) +
-                  " vGPUs: pass an array of request->count elements, or NULL");
+      VGPU_REQUIRE(capacity >= rq.request.count,
+                   "out holds " + std::to_string(capacity) + " elements but the request creates " +
+                       std::to_string(rq.request.count) +
+                       " vGPUs: pass an array of request->count elements, or NULL");
       version = out[0].version;
       checked_size<vgpu_instance_info_t>(version);
     }
@@ -838,16 +851,16 @@ int vgpu_manager_plan(vgpu_plan_entry_t** out, size_t* out_count, vgpu_manager_t
                       uint32_t entry_version) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(out != nullptr && out_count != nullptr, "out or out_count is NULL");
+    VGPU_REQUIRE(out != nullptr && out_count != nullptr, "out or out_count is NULL");
     checked_size<vgpu_plan_entry_t>(entry_version);
-    require(request_count == 0 || requests != nullptr,
-            "requests is NULL but request_count is " + std::to_string(request_count));
+    VGPU_REQUIRE(request_count == 0 || requests != nullptr,
+                 "requests is NULL but request_count is " + std::to_string(request_count));
     std::vector<vgpu::Request> batch;
     for (std::size_t i = 0; i < request_count; ++i) {
       const std::string name = "requests[" + std::to_string(i) + "]";
       auto rq = to_request(*h->manager, requests[i], name);
-      require(rq.options.uuids.empty() && !rq.options.vm_uuid,
-              name + " sets uuids or vm_uuid, which only vgpu_manager_create() uses");
+      VGPU_REQUIRE(rq.options.uuids.empty() && !rq.options.vm_uuid,
+                   name + " sets uuids or vm_uuid, which only vgpu_manager_create() uses");
       batch.push_back(std::move(rq.request));
     }
     const auto plan = unwrap(h->manager->plan(batch));
@@ -887,7 +900,7 @@ int vgpu_manager_explain(vgpu_verdict_t** out, size_t* out_count, vgpu_manager_t
                          const vgpu_request_t* request, uint32_t verdict_version) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(out != nullptr && out_count != nullptr, "out or out_count is NULL");
+    VGPU_REQUIRE(out != nullptr && out_count != nullptr, "out or out_count is NULL");
     checked_size<vgpu_verdict_t>(verdict_version);
     const auto rq = to_request(*h->manager, request, "request");
     const auto x = unwrap(h->manager->explain(rq.request));
@@ -916,7 +929,7 @@ int vgpu_manager_reconcile(vgpu_repair_t** out, size_t* out_count, size_t* in_pr
                            vgpu_manager_t* manager, uint32_t repair_version) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    require(out_count != nullptr, "out_count is NULL");
+    VGPU_REQUIRE(out_count != nullptr, "out_count is NULL");
     checked_size<vgpu_repair_t>(repair_version);
     const auto report = unwrap(h->manager->reconcile());
     std::vector<vgpu_repair_t> entries;
@@ -942,9 +955,9 @@ int vgpu_manager_apply(vgpu_apply_summary_t* out, vgpu_manager_t* manager, const
   return entry([&]() -> int {
     auto h = lookup(manager);
     const std::uint32_t version = summary_version(out);
-    require((flags & ~static_cast<std::uint32_t>(VGPU_APPLY_DRY_RUN | VGPU_APPLY_PRUNE)) == 0,
-            "flags has unknown bits " + std::to_string(flags) +
-                ": use VGPU_APPLY_DRY_RUN and VGPU_APPLY_PRUNE");
+    VGPU_REQUIRE((flags & ~static_cast<std::uint32_t>(VGPU_APPLY_DRY_RUN | VGPU_APPLY_PRUNE)) == 0,
+                 "flags has unknown bits " + std::to_string(flags) +
+                     ": use VGPU_APPLY_DRY_RUN and VGPU_APPLY_PRUNE");
     const auto state =
         unwrap(vgpu::parse_host_state(text_arg(host_state, "host_state"), "host state"));
     vgpu::ApplyOptions options;
