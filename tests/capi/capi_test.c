@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -717,6 +718,27 @@ static void test_shared_host_reconcile(void) {
   remove_dir(dir);
 }
 
+/* A ledger that belongs to another user is refused (as root: chown it to nobody). */
+static void test_foreign_ledger_refused(void) {
+  if (geteuid() != 0) {
+    printf("  (skipped: needs root to give a file to another user)\n");
+    return;
+  }
+  char dir[64], host[128], ledger[128];
+  make_host_file(dir, host, ledger);
+  FILE* f = fopen(ledger, "w");
+  CHECK(f != NULL);
+  if (f != NULL) fclose(f);
+  CHECK(chmod(ledger, 0600) == 0 && chown(ledger, 65534, 65534) == 0);
+  vgpu_manager_options_t o = VGPU_MANAGER_OPTIONS_INIT;
+  o.sim_host = host;
+  vgpu_manager_t* m = (vgpu_manager_t*)&scratch;
+  CHECK_FAILS(VGPU_E_PERMISSION, vgpu_manager_open(&m, &o));
+  CHECK_MESSAGE("uid 65534");
+  CHECK(m == (vgpu_manager_t*)&scratch);
+  remove_dir(dir);
+}
+
 static void test_apply_restore(void) {
   char dir[64], host[128], ledger[128];
   make_host_file(dir, host, ledger);
@@ -798,6 +820,7 @@ int main(void) {
   RUN(test_logging);
   RUN(test_custom_policy);
   RUN(test_shared_host_reconcile);
+  RUN(test_foreign_ledger_refused);
   RUN(test_apply_restore);
   return check_summary();
 }
