@@ -904,6 +904,9 @@ int vgpu_manager_explain(vgpu_verdict_t** out, size_t* out_count, vgpu_manager_t
     checked_size<vgpu_verdict_t>(verdict_version);
     const auto rq = to_request(*h->manager, request, "request");
     const auto x = unwrap(h->manager->explain(rq.request));
+    // A request the engine rejects outright (a placement for several vGPUs, say) has no
+    // verdicts, only the reason: that is the caller's error, not an empty explanation.
+    if (x.gpus.empty() && !x.decision) raise(x.decision.error());
     const auto gpus = h->manager->gpus();
     std::vector<vgpu_verdict_t> entries;
     std::vector<std::string> reasons;

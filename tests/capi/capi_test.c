@@ -549,6 +549,14 @@ static void test_explain(void) {
   unknown.type = "A16-5Q";
   CHECK_FAILS(VGPU_E_NOT_FOUND, vgpu_manager_explain(&v, &n, m, &unknown, VGPU_VERDICT_VERSION));
   CHECK_FAILS(VGPU_E_INVALID_ARGUMENT, vgpu_manager_explain(&v, &n, m, NULL, VGPU_VERDICT_VERSION));
+  /* A request the engine rejects outright is an error, not an empty list of verdicts (found
+     by the API-sequence fuzzer). */
+  vgpu_request_t two_at_one_slot = VGPU_REQUEST_INIT;
+  two_at_one_slot.type = "A16-2Q";
+  two_at_one_slot.count = 2;
+  two_at_one_slot.has_placement = true;
+  CHECK_FAILS(VGPU_E_INVALID_ARGUMENT,
+              vgpu_manager_explain(&v, &n, m, &two_at_one_slot, VGPU_VERDICT_VERSION));
   CHECK_FAILS(VGPU_E_VERSION_MISMATCH, vgpu_manager_explain(&v, &n, m, &r, 2));
   vgpu_manager_close(m);
 }
