@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "manpage.hpp"
 #include "simulate.hpp"
 #include "table.hpp"
 #include "vgpu/catalog_io.hpp"
@@ -913,6 +914,11 @@ int main(int argc, char** argv) {
   auto* restore_cmd = app.add_subcommand(
       "restore", "Re-create the vGPUs the last `apply` defined (after a reboot)");
 
+  // `vgpuctl --man`: the man page, generated from the definition above (docs build step).
+  if (argc == 2 && std::string_view(argv[1]) == "--man") {
+    std::fputs(vgpuctl::render_man_page(app, VGPU_VERSION_STRING).c_str(), stdout);
+    return exit_ok;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
