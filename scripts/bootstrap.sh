@@ -16,6 +16,10 @@ packages=(
   # the emulated kernel for the Linux backends' tests (FUSE sysfs, umockdev DRM), and mdevctl
   # to check that vgpu and the real tool agree on the same emulated mdev tree
   libfuse3-dev fuse3 umockdev libumockdev-dev mdevctl util-linux
+  # the Python binding (cffi; its tests, type check and offline pip install) and the Go
+  # binding (cgo)
+  python3-cffi python3-pytest python3-mypy python3-pip python3-setuptools python3-wheel
+  golang-go
 )
 
 if [ "$(id -u)" -eq 0 ]; then
