@@ -18,6 +18,10 @@ packages=(
   libfuse3-dev fuse3 umockdev libumockdev-dev mdevctl util-linux
   # the C ABI's stability check (abidw, abidiff) and its symbol check (nm, readelf)
   abigail-tools binutils
+  # the Python binding (cffi; its tests, type check and offline pip install) and the Go
+  # binding (cgo)
+  python3-cffi python3-pytest python3-mypy python3-pip python3-setuptools python3-wheel
+  golang-go
 )
 
 if [ "$(id -u)" -eq 0 ]; then

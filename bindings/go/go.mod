@@ -1,0 +1,3 @@
+module example.invalid/vgpu
+
+go 1.19
