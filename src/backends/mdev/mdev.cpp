@@ -106,8 +106,10 @@ class MdevBackend final : public Backend {
       out.push_back(std::move(v));
     }
     for (const auto& [parent, indexes] : unplaced) {
+      // (A named copy: clang 14 cannot capture a structured binding.)
+      const std::string& name = parent;
       const auto p = std::find_if(parents.begin(), parents.end(),
-                                  [&](const Parent& x) { return x.address.to_string() == parent; });
+                                  [&](const Parent& x) { return x.address.to_string() == name; });
       sysfs::place_unrecorded(*p->model, p->address, out, indexes);
     }
     return out;
