@@ -16,6 +16,8 @@ packages=(
   # the emulated kernel for the Linux backends' tests (FUSE sysfs, umockdev DRM), and mdevctl
   # to check that vgpu and the real tool agree on the same emulated mdev tree
   libfuse3-dev fuse3 umockdev libumockdev-dev mdevctl util-linux
+  # fuzzing (the fuzz preset, scripts/fuzz.sh): clang 14 with libFuzzer and the sanitizers
+  clang-14 libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then
