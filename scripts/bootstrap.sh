@@ -22,6 +22,8 @@ packages=(
   # binding (cgo)
   python3-cffi python3-pytest python3-mypy python3-pip python3-setuptools python3-wheel
   golang-go
+  # fuzzing (the fuzz preset, scripts/fuzz.sh): clang 14 with libFuzzer and the sanitizers
+  clang-14 libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then

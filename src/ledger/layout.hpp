@@ -129,11 +129,20 @@ inline std::uint32_t journal_checksum(const JournalHeader& h, const JournalEntry
   return crc32c(both, sizeof both);
 }
 
+// Whether @p n bytes at @p p are all zero: an OR of 8-byte words, one test at the end (opening
+// a ledger checks every free slot this way).
 inline bool all_zero(const void* p, std::size_t n) {
   const auto* b = static_cast<const unsigned char*>(p);
-  for (std::size_t i = 0; i < n; ++i)
-    if (b[i] != 0) return false;
-  return true;
+  std::uint64_t any = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, b + i, 8);
+    any |= word;
+  }
+  for (; i < n; ++i)
+    any |= b[i];
+  return any == 0;
 }
 
 // Copies @p text into a fixed field, NUL-padded; the caller checked the length.

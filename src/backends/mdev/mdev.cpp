@@ -16,22 +16,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<std::uint32_t> small_number(const std::string& text) {
-  auto n = sysfs::parse_number(text);
-  if (!n || *n > UINT32_MAX) return std::nullopt;
-  return static_cast<std::uint32_t>(*n);
-}
-
-// "2048M", "384MB", "16G", "1024": sizes as drivers print them (bare numbers are MiB).
-std::optional<Bytes> size_of(std::string text) {
-  text = detail::to_lower(sysfs::trim(text));
-  if (text.size() > 1 && text.back() == 'b') text.pop_back();
-  if (!text.empty() && text.back() >= '0' && text.back() <= '9') text += "m";
-  auto b = Bytes::parse(text);
-  if (!b) return std::nullopt;
-  return *b;
-}
-
 // One mdev type of one parent.
 struct MdevType {
   std::string id;         // directory name, e.g. "nvidia-558"
@@ -122,8 +106,10 @@ class MdevBackend final : public Backend {
       out.push_back(std::move(v));
     }
     for (const auto& [parent, indexes] : unplaced) {
+      // (A named copy: clang 14 cannot capture a structured binding.)
+      const std::string& name = parent;
       const auto p = std::find_if(parents.begin(), parents.end(),
-                                  [&](const Parent& x) { return x.address.to_string() == parent; });
+                                  [&](const Parent& x) { return x.address.to_string() == name; });
       sysfs::place_unrecorded(*p->model, p->address, out, indexes);
     }
     return out;
@@ -320,24 +306,12 @@ class MdevBackend final : public Backend {
     return p;
   }
 
-  // Types whose name the catalog does not know: the model's type with the same framebuffer,
-  // heads, maximum instances and frame-rate limit, when exactly one fits.
+  // Types whose name the catalog does not know: matched by their description's geometry.
   static void match_by_geometry(Parent& p) {
     for (auto& t : p.types) {
-      if (!t.canonical.empty() || !t.description.framebuffer) continue;
-      const VgpuType* found = nullptr;
-      int matches = 0;
-      for (const auto& c : p.model->types) {
-        if (c.is_mig_backed() || c.framebuffer != *t.description.framebuffer) continue;
-        if (t.description.heads && c.max_heads != *t.description.heads) continue;
-        if (t.description.max_instances && c.max_instances != *t.description.max_instances)
-          continue;
-        if (t.description.frame_rate_limit && c.frame_rate_limit != *t.description.frame_rate_limit)
-          continue;
-        found = &c;
-        ++matches;
-      }
-      if (matches == 1) t.canonical = found->name;
+      if (!t.canonical.empty()) continue;
+      if (const VgpuType* found = match_description(*p.model, t.description))
+        t.canonical = found->name;
     }
   }
 
@@ -362,6 +336,37 @@ class MdevBackend final : public Backend {
 };
 
 }  // namespace
+
+std::optional<std::uint32_t> small_number(const std::string& text) {
+  auto n = sysfs::parse_number(text);
+  if (!n || *n > UINT32_MAX) return std::nullopt;
+  return static_cast<std::uint32_t>(*n);
+}
+
+// "2048M", "384MB", "16G", "1024": sizes as drivers print them (bare numbers are MiB).
+std::optional<Bytes> size_of(std::string text) {
+  text = detail::to_lower(sysfs::trim(text));
+  if (text.size() > 1 && text.back() == 'b') text.pop_back();
+  if (!text.empty() && text.back() >= '0' && text.back() <= '9') text += "m";
+  auto b = Bytes::parse(text);
+  if (!b) return std::nullopt;
+  return *b;
+}
+
+const VgpuType* match_description(const GpuModel& model, const Description& d) {
+  if (!d.framebuffer) return nullptr;
+  const VgpuType* found = nullptr;
+  int matches = 0;
+  for (const auto& c : model.types) {
+    if (c.is_mig_backed() || c.framebuffer != *d.framebuffer) continue;
+    if (d.heads && c.max_heads != *d.heads) continue;
+    if (d.max_instances && c.max_instances != *d.max_instances) continue;
+    if (d.frame_rate_limit && c.frame_rate_limit != *d.frame_rate_limit) continue;
+    found = &c;
+    ++matches;
+  }
+  return matches == 1 ? found : nullptr;
+}
 
 Description parse_description(std::string_view text) {
   Description d;

@@ -27,6 +27,18 @@ struct Description {
 // Never fails: text it cannot read is kept only in `fields` (or dropped, if it has no key).
 Description parse_description(std::string_view text);
 
+// A count in sysfs (available_instances, num_heads=, max_instance=, frl_config=): a sysfs
+// number up to 2^32 - 1, else nullopt.
+std::optional<std::uint32_t> small_number(const std::string& text);
+
+// A size as drivers print it: "2048M", "384MB", "16G"; a bare number is MiB.
+std::optional<Bytes> size_of(std::string text);
+
+// The time-sliced type of @p model with the framebuffer, heads, maximum instances and
+// frame-rate limit @p d gives, when exactly one fits (how a type the catalog does not name
+// is matched); else null.
+const VgpuType* match_description(const GpuModel& model, const Description& d);
+
 std::unique_ptr<Backend> make(const BackendOptions& options);
 
 // True when <root>/sys/class/mdev_bus lists at least one parent.

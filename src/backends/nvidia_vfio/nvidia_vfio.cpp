@@ -43,17 +43,6 @@ Uuid derived_uuid(const PciAddress& vf, std::uint32_t type_id) {
   return Uuid(bytes);
 }
 
-std::optional<std::uint32_t> placement_param(std::string_view params) {
-  constexpr std::string_view key = "vgpu-placement-id=";
-  const auto at = params.find(key);
-  if (at == std::string_view::npos) return std::nullopt;
-  std::string_view rest = params.substr(at + key.size());
-  const auto end = rest.find_first_of(", \n");
-  auto n = sysfs::parse_number(rest.substr(0, end));
-  if (!n || *n > 1024) return std::nullopt;
-  return static_cast<std::uint32_t>(*n);
-}
-
 Result<std::uint32_t> read_u32(const fs::path& path) {
   auto text = sysfs::read(path);
   if (!text) return text.error();
@@ -140,6 +129,34 @@ Result<std::vector<KernelType>> parse_creatable(std::string_view text, std::stri
     out.push_back({static_cast<std::uint32_t>(*id), name});
   }
   return out;
+}
+
+std::optional<std::uint32_t> placement_param(std::string_view params) {
+  constexpr std::string_view key = "vgpu-placement-id=";
+  const auto at = params.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view rest = params.substr(at + key.size());
+  const auto end = rest.find_first_of(", \n");
+  auto n = sysfs::parse_number(rest.substr(0, end));
+  if (!n || *n > 1024) return std::nullopt;
+  return static_cast<std::uint32_t>(*n);
+}
+
+std::map<std::uint32_t, std::string> parse_type_ids(std::string_view text) {
+  std::map<std::uint32_t, std::string> ids;
+  std::istringstream in{std::string(text)};
+  std::uint32_t id;
+  std::string name;
+  while (in >> id && std::getline(in >> std::ws, name))
+    ids[id] = name;
+  return ids;
+}
+
+std::string type_ids_text(const std::map<std::uint32_t, std::string>& ids) {
+  std::ostringstream out;
+  for (const auto& [id, name] : ids)
+    out << id << ' ' << name << '\n';
+  return out.str();
 }
 
 bool looks_like_vgpu_pf(const fs::path& dir) {
@@ -287,11 +304,10 @@ std::optional<std::uint32_t> NvidiaVfioBackend::type_id_for(const std::string& c
 }
 
 void NvidiaVfioBackend::load_type_ids() {
-  std::ifstream in(options_.state_dir / "nvidia-vfio" / "type-ids");
-  std::uint32_t id;
-  std::string name;
-  while (in >> id && std::getline(in >> std::ws, name))
-    type_names_[id] = name;
+  std::ifstream in(options_.state_dir / "nvidia-vfio" / "type-ids", std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  type_names_ = parse_type_ids(text.str());
 }
 
 void NvidiaVfioBackend::save_type_ids() const {
@@ -302,8 +318,7 @@ void NvidiaVfioBackend::save_type_ids() const {
   const fs::path tmp = dir / ("type-ids." + std::to_string(::getpid()));
   {
     std::ofstream out(tmp);
-    for (const auto& [id, name] : type_names_)
-      out << id << ' ' << name << '\n';
+    out << type_ids_text(type_names_);
     if (!out) return;
   }
   fs::rename(tmp, dir / "type-ids", ec);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "backends/sysfs/records.hpp"
@@ -24,6 +25,15 @@ struct KernelType {
 // Parses creatable_vgpu_types: an optional "ID : vGPU Name" header, then "%-5d : %s" lines.
 // Blank lines are skipped; anything else is an error naming @p origin and the line.
 Result<std::vector<KernelType>> parse_creatable(std::string_view text, std::string_view origin);
+
+// The placement ID in a VF's nvidia/vgpu_params ("vgpu-placement-id=N", N at most 1024), or
+// nullopt when it names none.
+std::optional<std::uint32_t> placement_param(std::string_view params);
+
+// The backend's cache of driver type ids (<state_dir>/nvidia-vfio/type-ids): "ID NAME" lines.
+// Reading stops at the first line that does not start with an id.
+std::map<std::uint32_t, std::string> parse_type_ids(std::string_view text);
+std::string type_ids_text(const std::map<std::uint32_t, std::string>& ids);
 
 // One SR-IOV physical function with the VF interface.
 struct PhysicalFunction {

@@ -7,16 +7,21 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 namespace vgpu::sysfs {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::optional<VgpuRecord> RecordStore::load(const std::string& key) const {
-  std::ifstream in(dir_ / key);
-  if (!in) return std::nullopt;
-  json j = json::parse(in, nullptr, false);
+std::string record_text(const VgpuRecord& r) {
+  const json j = {{"uuid", r.uuid.to_string()}, {"type", r.type},   {"type_id", r.type_id},
+                  {"placement", r.placement},   {"owner", r.owner}, {"created_at", r.created_at}};
+  return j.dump() + '\n';
+}
+
+std::optional<VgpuRecord> parse_record(std::string_view text) {
+  json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   auto uuid = Uuid::parse(j.value("uuid", ""));
   if (!uuid) return std::nullopt;
@@ -30,16 +35,22 @@ std::optional<VgpuRecord> RecordStore::load(const std::string& key) const {
   return r;
 }
 
+std::optional<VgpuRecord> RecordStore::load(const std::string& key) const {
+  std::ifstream in(dir_ / key, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_record(text.str());
+}
+
 Result<void> RecordStore::save(const std::string& key, const VgpuRecord& r) const {
   std::error_code ec;
   fs::create_directories(dir_, ec);
   const fs::path file = dir_ / key;
   const fs::path tmp = dir_ / (key + ".tmp." + std::to_string(::getpid()));
-  const json j = {{"uuid", r.uuid.to_string()}, {"type", r.type},   {"type_id", r.type_id},
-                  {"placement", r.placement},   {"owner", r.owner}, {"created_at", r.created_at}};
   {
     std::ofstream out(tmp);
-    out << j.dump() << '\n';
+    out << record_text(r);
     if (!out)
       return fail(Errc::io_error,
                   "cannot write " + tmp.string() +

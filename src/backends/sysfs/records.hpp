@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vgpu/error.hpp"
@@ -32,6 +33,11 @@ struct VgpuRecord {
         .count();
   }
 };
+
+// The text of a record file (one JSON object), and back. parse_record() gives nullopt for a
+// file that is not a record, which then counts as absent.
+std::string record_text(const VgpuRecord& r);
+std::optional<VgpuRecord> parse_record(std::string_view text);
 
 class RecordStore {
  public:

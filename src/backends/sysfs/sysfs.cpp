@@ -114,7 +114,9 @@ std::optional<std::uint64_t> parse_number(std::string_view text) {
     base = 16;
     text.remove_prefix(2);
   }
-  if (text.empty() || text.size() > 16) return std::nullopt;
+  // Any length: the overflow check below refuses what does not fit in 64 bits (a limit of 16
+  // characters refused decimal numbers from 10^16 that fit).
+  if (text.empty()) return std::nullopt;
   std::uint64_t value = 0;
   for (char c : text) {
     int digit;

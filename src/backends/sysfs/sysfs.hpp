@@ -40,7 +40,7 @@ inline std::string trim(std::string_view s) {
   return std::string(s);
 }
 
-// Parses a sysfs number: decimal or 0x-prefixed hex, surrounding blanks allowed.
+// Parses a sysfs number: decimal or 0x-prefixed hex up to 2^64 - 1, surrounding blanks allowed.
 std::optional<std::uint64_t> parse_number(std::string_view text);
 
 // The error for errno @p code on @p path that needs no backend-specific meaning (EACCES,
