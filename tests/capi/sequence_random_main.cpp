@@ -1,6 +1,6 @@
-// Runs the C ABI's API-sequence fuzz target (sequence_fuzz.cpp) on pseudo-random programs
-// from fixed seeds, so the normal test suite exercises it without libFuzzer; the fuzz preset
-// drives the same target with libFuzzer's coverage guidance.
+// Runs the C ABI's API-sequence fuzz target (tests/fuzz/capi_sequence.cpp) on pseudo-random
+// programs from fixed seeds, so the normal test suite exercises it without libFuzzer; the fuzz
+// preset drives the same target with libFuzzer's coverage guidance.
 //   vgpu_capi_sequence [PROGRAMS] [SEED]
 #include <cstdint>
 #include <cstdio>
