@@ -32,7 +32,20 @@ struct vgpu_manager {
   static constexpr std::uint64_t live_magic = 0x7667'7075'6d67'7231ULL;  // "vgpumgr1"
   std::uint64_t magic = live_magic;
   std::unique_ptr<vgpu::Manager> manager;
+  // Type names as callers spell them, resolved once: a C caller names the type on every
+  // create, and the catalog of a manager never changes. Bounded, so odd spellings from
+  // untrusted input cannot grow it without limit.
+  std::mutex types_mu;
+  std::unordered_map<std::string, vgpu::TypeRef> types;
   ~vgpu_manager() { magic = 0; }
+
+  vgpu::Result<vgpu::TypeRef> find_type(const char* name) {
+    std::lock_guard<std::mutex> guard(types_mu);
+    if (auto it = types.find(name); it != types.end()) return it->second;
+    auto ref = manager->catalog().find_type(name);
+    if (ref && types.size() < 256) types.emplace(name, *ref);
+    return ref;
+  }
 };
 
 namespace {
@@ -468,7 +481,8 @@ struct CRequest {
   vgpu::CreateOptions options;
 };
 
-CRequest to_request(const vgpu::Manager& m, const vgpu_request_t* in, std::string_view param) {
+CRequest to_request(vgpu_manager& h, const vgpu_request_t* in, std::string_view param) {
+  const vgpu::Manager& m = *h.manager;
   const auto r = read_versioned(in, param);
   CRequest out;
   auto& rq = out.request;
@@ -481,7 +495,7 @@ CRequest to_request(const vgpu::Manager& m, const vgpu_request_t* in, std::strin
                                       "\" and also sets requirement fields (min_framebuffer_bytes, "
                                       "min_heads, series, model, gpu_milli, ...): set one or the "
                                       "other");
-    rq.type = unwrap(m.catalog().find_type(r.type));
+    rq.type = unwrap(h.find_type(r.type));
   } else {
     auto& need = rq.requirement;
     need.min_framebuffer = vgpu::Bytes(r.min_framebuffer_bytes);
@@ -814,7 +828,7 @@ int vgpu_manager_create(vgpu_instance_info_t* out, size_t capacity, vgpu_manager
                         const vgpu_request_t* request) {
   return entry([&]() -> int {
     auto h = lookup(manager);
-    const auto rq = to_request(*h->manager, request, "request");
+    const auto rq = to_request(*h, request, "request");
     std::uint32_t version = 0;
     if (out != nullptr) {
       VGPU_REQUIRE(capacity >= rq.request.count,
@@ -858,7 +872,7 @@ int vgpu_manager_plan(vgpu_plan_entry_t** out, size_t* out_count, vgpu_manager_t
     std::vector<vgpu::Request> batch;
     for (std::size_t i = 0; i < request_count; ++i) {
       const std::string name = "requests[" + std::to_string(i) + "]";
-      auto rq = to_request(*h->manager, requests[i], name);
+      auto rq = to_request(*h, requests[i], name);
       VGPU_REQUIRE(rq.options.uuids.empty() && !rq.options.vm_uuid,
                    name + " sets uuids or vm_uuid, which only vgpu_manager_create() uses");
       batch.push_back(std::move(rq.request));
@@ -902,7 +916,7 @@ int vgpu_manager_explain(vgpu_verdict_t** out, size_t* out_count, vgpu_manager_t
     auto h = lookup(manager);
     VGPU_REQUIRE(out != nullptr && out_count != nullptr, "out or out_count is NULL");
     checked_size<vgpu_verdict_t>(verdict_version);
-    const auto rq = to_request(*h->manager, request, "request");
+    const auto rq = to_request(*h, request, "request");
     const auto x = unwrap(h->manager->explain(rq.request));
     // A request the engine rejects outright (a placement for several vGPUs, say) has no
     // verdicts, only the reason: that is the caller's error, not an empty explanation.
