@@ -8,7 +8,7 @@ packages=(
   # toolchain and build
   build-essential cmake ninja-build pkg-config git python3
   # libraries
-  libdrm-dev libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libdrm-dev libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   # tests, benchmarks, docs
   catch2 libbenchmark-dev doxygen graphviz
   # PCI ID database: the catalog's device ids are checked against it
@@ -16,6 +16,8 @@ packages=(
   # the emulated kernel for the Linux backends' tests (FUSE sysfs, umockdev DRM), and mdevctl
   # to check that vgpu and the real tool agree on the same emulated mdev tree
   libfuse3-dev fuse3 umockdev libumockdev-dev mdevctl util-linux
+  # the export formats' tests validate with the consumers' own schemas and tools
+  libvirt-clients python3-jsonschema python3-yaml
 )
 
 if [ "$(id -u)" -eq 0 ]; then
