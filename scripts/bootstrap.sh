@@ -8,7 +8,7 @@ packages=(
   # toolchain and build
   build-essential cmake ninja-build pkg-config git python3
   # libraries
-  libdrm-dev libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libdrm-dev libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   # tests, benchmarks, docs
   catch2 libbenchmark-dev doxygen graphviz
   # PCI ID database: the catalog's device ids are checked against it
@@ -24,6 +24,8 @@ packages=(
   golang-go
   # fuzzing (the fuzz preset, scripts/fuzz.sh): clang 14 with libFuzzer and the sanitizers
   clang-14 libclang-rt-14-dev
+  # the export formats' tests validate with the consumers' own schemas and tools
+  libvirt-clients python3-jsonschema python3-yaml
 )
 
 if [ "$(id -u)" -eq 0 ]; then
