@@ -16,6 +16,10 @@ packages=(
   # the emulated kernel for the Linux backends' tests (FUSE sysfs, umockdev DRM), and mdevctl
   # to check that vgpu and the real tool agree on the same emulated mdev tree
   libfuse3-dev fuse3 umockdev libumockdev-dev mdevctl util-linux
+  # the Rust bindings (bindings/rust): Debian's cargo and rustc 1.63, which CI uses even where
+  # a rustup toolchain is also installed (it does not conflict: rustup lives in ~/.cargo/bin);
+  # bindgen 0.60 with libclang and rustfmt for regen.sh and the bindings.rust_fresh test
+  cargo rustc rustfmt bindgen libclang-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then
