@@ -87,7 +87,7 @@ if [ "$check" -eq 1 ]; then
   generate "$tmp"
   if ! diff -u "$committed" "$tmp" >&2; then
     echo >&2
-    echo "regen.sh: bindings/rust/vgpu-sys/src/bindings.rs is stale: include/vgpu.h changed." >&2
+    echo "regen.sh: bindings/rust/vgpu-sys/src/bindings.rs is stale: it is not what bindgen makes of include/vgpu.h (diff above)." >&2
     echo "regen.sh: update it with:  $update   (then review and commit the diff)" >&2
     exit 1
   fi
