@@ -11,7 +11,7 @@ use vgpu_sys as sys;
 use crate::callbacks::{self, LogHook, PolicyHook};
 use crate::error::{check, Error, ErrorCode, Result};
 use crate::options::ManagerOptions;
-use crate::raw::{c_path, c_string, ptr_of, two_call, LibArray};
+use crate::raw::{c_path, c_string, init, ptr_of, two_call, LibArray};
 use crate::request::{CArray, RawRequest, Request};
 use crate::types::{
     ApplyFlags, ApplySummary, Availability, GpuInfo, Instance, LogLevel, ManagerInfo, PlanEntry,
@@ -103,9 +103,10 @@ impl Manager {
         let log = log_fn.map(|f| Box::new(LogHook { owner, f }));
         let policy_hook = policy_fn.map(|f| Box::new(PolicyHook { owner, f }));
 
-        let mut o = sys::vgpu_manager_options_t::default();
-        // SAFETY: `o` is a valid struct to fill with the defaults.
-        unsafe { sys::vgpu_manager_options_init(&mut o, sys::VGPU_MANAGER_OPTIONS_VERSION) };
+        let mut o = init(
+            sys::vgpu_manager_options_init,
+            sys::VGPU_MANAGER_OPTIONS_VERSION,
+        );
         o.backend = ptr_of(&backend);
         o.sim_host = ptr_of(&sim_host);
         o.sysfs_root = ptr_of(&sysfs_root);
@@ -212,9 +213,7 @@ impl Manager {
     /// The host's GPUs, in PCI address order.
     pub fn gpus(&self) -> Result<Vec<GpuInfo>> {
         let m = self.handle()?;
-        let mut template = sys::vgpu_gpu_info_t::default();
-        // SAFETY: `template` is a valid struct to fill with the defaults.
-        unsafe { sys::vgpu_gpu_info_init(&mut template, sys::VGPU_GPU_INFO_VERSION) };
+        let template = init(sys::vgpu_gpu_info_init, sys::VGPU_GPU_INFO_VERSION);
         let list = two_call(template, |out, count| {
             // SAFETY: `out` is NULL or holds `*count` versioned elements.
             unsafe { sys::vgpu_manager_gpus(out, count, m) }
@@ -227,9 +226,7 @@ impl Manager {
     pub fn types(&self, gpu: &str) -> Result<Vec<TypeInfo>> {
         let m = self.handle()?;
         let gpu = c_string(gpu, "gpu")?;
-        let mut template = sys::vgpu_type_info_t::default();
-        // SAFETY: as in gpus().
-        unsafe { sys::vgpu_type_info_init(&mut template, sys::VGPU_TYPE_INFO_VERSION) };
+        let template = init(sys::vgpu_type_info_init, sys::VGPU_TYPE_INFO_VERSION);
         let list = two_call(template, |out, count| {
             // SAFETY: as in gpus(); `gpu` is a C string.
             unsafe { sys::vgpu_manager_types(out, count, m, gpu.as_ptr()) }
@@ -241,9 +238,7 @@ impl Manager {
     pub fn creatable(&self, gpu: &str) -> Result<Vec<Availability>> {
         let m = self.handle()?;
         let gpu = c_string(gpu, "gpu")?;
-        let mut template = sys::vgpu_availability_t::default();
-        // SAFETY: as in gpus().
-        unsafe { sys::vgpu_availability_init(&mut template, sys::VGPU_AVAILABILITY_VERSION) };
+        let template = init(sys::vgpu_availability_init, sys::VGPU_AVAILABILITY_VERSION);
         let list = two_call(template, |out, count| {
             // SAFETY: as in types().
             unsafe { sys::vgpu_manager_creatable(out, count, m, gpu.as_ptr()) }
@@ -256,11 +251,9 @@ impl Manager {
     pub fn find_type(&self, name: &str) -> Result<TypeInfo> {
         let m = self.handle()?;
         let name = c_string(name, "name")?;
-        let mut t = Box::new(sys::vgpu_type_info_t::default());
-        // SAFETY: `t` is a valid struct; the library fills it on success.
-        unsafe { sys::vgpu_type_info_init(&mut *t, sys::VGPU_TYPE_INFO_VERSION) };
-        // SAFETY: as above; `name` is a C string.
-        check(unsafe { sys::vgpu_manager_find_type(&mut *t, m, name.as_ptr()) })?;
+        let mut t = init(sys::vgpu_type_info_init, sys::VGPU_TYPE_INFO_VERSION);
+        // SAFETY: `t` is a versioned struct the library fills; `name` is a C string.
+        check(unsafe { sys::vgpu_manager_find_type(&mut t, m, name.as_ptr()) })?;
         Ok(TypeInfo::from_raw(&t))
     }
 
@@ -289,7 +282,15 @@ impl Manager {
     pub fn create(&self, request: &Request) -> Result<Vec<Instance>> {
         let m = self.handle()?;
         let r = request.to_raw()?;
-        let mut out = vec![instance_template(); request.vgpu_count()];
+        let n = request.vgpu_count();
+        let mut out = Vec::new();
+        out.try_reserve_exact(n).map_err(|_| {
+            Error::new(
+                ErrorCode::NoMemory,
+                format!("no memory for the {} vGPUs requested", n),
+            )
+        })?;
+        out.resize(n, instance_template());
         // SAFETY: `out` has `out.len()` versioned elements; `r` keeps its strings alive.
         check(unsafe { sys::vgpu_manager_create(out.as_mut_ptr(), out.len(), m, &r.raw) })?;
         Ok(out.iter().map(Instance::from_raw).collect())
@@ -419,10 +420,10 @@ impl Manager {
 }
 
 fn instance_template() -> sys::vgpu_instance_info_t {
-    let mut i = sys::vgpu_instance_info_t::default();
-    // SAFETY: `i` is a valid struct to fill with the defaults.
-    unsafe { sys::vgpu_instance_info_init(&mut i, sys::VGPU_INSTANCE_INFO_VERSION) };
-    i
+    init(
+        sys::vgpu_instance_info_init,
+        sys::VGPU_INSTANCE_INFO_VERSION,
+    )
 }
 
 fn summary_template() -> sys::vgpu_apply_summary_t {

@@ -96,6 +96,16 @@ pub(crate) unsafe fn owned(p: *const c_char) -> String {
     }
 }
 
+/// A versioned struct filled with its defaults by the library's `vgpu_<x>_init` function `f`
+/// (the C `VGPU_<X>_INIT` macros have no counterpart in Rust). Only for vgpu.h's init
+/// functions, which write one `T` and nothing else.
+pub(crate) fn init<T: Default>(f: unsafe extern "C" fn(*mut T, u32), version: u32) -> T {
+    let mut x = T::default();
+    // SAFETY: `f` is one of vgpu.h's init functions for T, given a valid T.
+    unsafe { f(&mut x, version) };
+    x
+}
+
 /// The two-call pattern (vgpu.h, "Lists"): learns the count with `out` NULL, allocates that
 /// many elements (each a copy of `template`, whose `version` is set), fills them, and loops
 /// while the second call reports `VGPU_E_BUFFER_TOO_SMALL` because the state grew between

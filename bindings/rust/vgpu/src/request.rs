@@ -7,7 +7,7 @@ use std::ptr;
 use vgpu_sys as sys;
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::raw::{c_string, ptr_of};
+use crate::raw::{c_string, init, ptr_of};
 
 /// Which GPUs the vGPUs of one request must share (`vgpu_affinity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -197,9 +197,7 @@ impl Request {
             }
         };
 
-        let mut raw = sys::vgpu_request_t::default();
-        // SAFETY: `raw` is a valid vgpu_request_t to fill with the defaults.
-        unsafe { sys::vgpu_request_init(&mut raw, sys::VGPU_REQUEST_VERSION) };
+        let mut raw = init(sys::vgpu_request_init, sys::VGPU_REQUEST_VERSION);
         raw.type_ = ptr_of(&type_name);
         raw.min_framebuffer_bytes = self.min_framebuffer_bytes;
         raw.min_heads = self.min_heads;
