@@ -26,6 +26,10 @@ packages=(
   clang-14 libclang-rt-14-dev
   # the export formats' tests validate with the consumers' own schemas and tools
   libvirt-clients python3-jsonschema python3-yaml
+  # the Rust bindings (bindings/rust): Debian's cargo and rustc 1.63, which CI uses even where
+  # a rustup toolchain is also installed (it does not conflict: rustup lives in ~/.cargo/bin);
+  # bindgen 0.60 with libclang and rustfmt for regen.sh and the bindings.rust_fresh test
+  cargo rustc rustfmt bindgen libclang-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then
