@@ -42,19 +42,32 @@ bool plain_yaml(std::string_view s) {
   return std::find(special.begin(), special.end(), lower) == special.end();
 }
 
+std::string yaml_flow(const ojson& array);
+
 std::string yaml_scalar(const ojson& j) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     if (plain_yaml(s)) return s;
   }
   if (j.is_object()) return "{}";
-  if (j.is_array()) return "[]";
+  if (j.is_array()) return j.empty() ? "[]" : yaml_flow(j);
   // JSON's double-quoted strings, numbers, booleans and null are valid YAML.
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
+// A short list of scalars, written in flow style: "[0, 1]".
+std::string yaml_flow(const ojson& array) {
+  if (!array.is_array()) return "";
+  std::string out;
+  for (const auto& item : array) {
+    if (item.is_object() || item.is_array()) return "";
+    out += (out.empty() ? "[" : ", ") + yaml_scalar(item);
+  }
+  return out.size() < 60 ? out + "]" : "";
+}
+
 bool yaml_block(const ojson& j) {
-  return (j.is_object() || j.is_array()) && !j.empty();
+  return (j.is_object() || j.is_array()) && !j.empty() && yaml_flow(j).empty();
 }
 
 void write_yaml_array(std::string& out, const ojson& array, std::size_t indent);

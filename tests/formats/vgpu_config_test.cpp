@@ -40,10 +40,10 @@ TEST_CASE("nvidia-vgpu-config: export describes each GPU; import and apply resto
         "version: v1\n"
         "vgpu-configs:\n"
         "  default:\n"
-        "  - devices:\n    - 0\n    - 1\n    vgpu-devices:\n      A16-4Q: 2\n"
-        "  - devices:\n    - 2\n    - 3\n    - 5\n    vgpu-devices: {}\n"
-        "  - devices:\n    - 4\n    vgpu-devices:\n      L40S-12Q: 1\n"
-        "  - devices:\n    - 6\n    vgpu-devices:\n      A100D-3-40C: 2\n");
+        "  - devices: [0, 1]\n    vgpu-devices:\n      A16-4Q: 2\n"
+        "  - devices: [2, 3, 5]\n    vgpu-devices: {}\n"
+        "  - devices: [4]\n    vgpu-devices:\n      L40S-12Q: 1\n"
+        "  - devices: [6]\n    vgpu-devices:\n      A100D-3-40C: 2\n");
   ScratchDir dir;
   const auto file = dir.write("cfg.yaml", yaml);
   auto py =
@@ -73,7 +73,7 @@ TEST_CASE("nvidia-vgpu-config: export describes each GPU; import and apply resto
   o.gpu = *vgpu::PciAddress::parse("0000:45:00.0");
   o.config_name = "l40s";
   CHECK(exported(inventory_of(*m), Format::nvidia_vgpu_config, o) ==
-        "version: v1\nvgpu-configs:\n  l40s:\n  - devices:\n    - 4\n    vgpu-devices:\n"
+        "version: v1\nvgpu-configs:\n  l40s:\n  - devices: [4]\n    vgpu-devices:\n"
         "      L40S-12Q: 1\n");
 }
 
