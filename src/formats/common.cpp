@@ -70,7 +70,21 @@ bool yaml_block(const ojson& j) {
   return (j.is_object() || j.is_array()) && !j.empty() && yaml_flow(j).empty();
 }
 
+void write_yaml_object(std::string& out, const ojson& object, std::size_t indent, bool after_dash);
 void write_yaml_array(std::string& out, const ojson& array, std::size_t indent);
+
+// Writes @p value after the "key:" of a mapping entry or the "-" of a list item at @p indent.
+void write_yaml_value(std::string& out, const ojson& value, std::size_t indent, bool item) {
+  if (!yaml_block(value)) {
+    out += " " + yaml_scalar(value) + "\n";
+  } else if (value.is_object()) {
+    out += item ? " " : "\n";  // an object in a list starts on the dash's line
+    write_yaml_object(out, value, indent + 2, item);
+  } else {
+    out += "\n";
+    write_yaml_array(out, value, item ? indent + 2 : indent);
+  }
+}
 
 // Writes the entries of @p object at @p indent; with @p after_dash the first entry follows a
 // "- " already written.
@@ -80,15 +94,7 @@ void write_yaml_object(std::string& out, const ojson& object, std::size_t indent
     if (!(first && after_dash)) out.append(indent, ' ');
     first = false;
     out += yaml_scalar(ojson(key)) + ":";
-    if (!yaml_block(value)) {
-      out += " " + yaml_scalar(value) + "\n";
-    } else if (value.is_object()) {
-      out += "\n";
-      write_yaml_object(out, value, indent + 2, false);
-    } else {
-      out += "\n";
-      write_yaml_array(out, value, indent);
-    }
+    write_yaml_value(out, value, indent, false);
   }
 }
 
@@ -96,15 +102,7 @@ void write_yaml_array(std::string& out, const ojson& array, std::size_t indent) 
   for (const auto& item : array) {
     out.append(indent, ' ');
     out += "-";
-    if (!yaml_block(item)) {
-      out += " " + yaml_scalar(item) + "\n";
-    } else if (item.is_object()) {
-      out += " ";
-      write_yaml_object(out, item, indent + 2, true);
-    } else {
-      out += "\n";
-      write_yaml_array(out, item, indent + 2);
-    }
+    write_yaml_value(out, item, indent, true);
   }
 }
 

@@ -14,14 +14,7 @@
 
 namespace {
 
-using nlohmann::json;
-using vgpu::test::create;
-using vgpu::test::exported;
-using vgpu::test::inventory_of;
-using vgpu::test::open_manager;
-using vgpu::test::ScratchDir;
-using Format = vgpu::formats::Format;
-using vgpu::formats::ExportOptions;
+using namespace formats_test;
 
 // "16384Mi" -> 16384, "1" -> 1 (the only forms the export writes).
 long long quantity(const std::string& q) {

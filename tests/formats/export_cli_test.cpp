@@ -4,8 +4,7 @@
 
 namespace {
 
-using nlohmann::json;
-using vgpu::test::ScratchDir;
+using namespace formats_test;
 
 struct Host {
   ScratchDir dir;

@@ -13,9 +13,8 @@
 
 namespace {
 
-using nlohmann::json;
+using namespace formats_test;
 using vgpu::test::EmulatedHost;
-using vgpu::test::ScratchDir;
 
 // Runs @p command (sh) in a mount namespace where @p host's tree is the machine's.
 vgpu::test::Run on_host(const EmulatedHost& host, const std::string& command) {

@@ -6,12 +6,7 @@
 
 namespace {
 
-using vgpu::test::create;
-using vgpu::test::exported;
-using vgpu::test::inventory_of;
-using vgpu::test::open_manager;
-using vgpu::test::ScratchDir;
-using Format = vgpu::formats::Format;
+using namespace formats_test;
 
 // vGPUs per GPU and type, as "0000:41:00.0 A16-4Q" -> count.
 std::map<std::string, int> census(vgpu::Manager& m) {
