@@ -138,6 +138,9 @@ TEST_CASE("nvidia-vgpu-config: bad input is refused with file, line and what to 
       {head + "    - devices: [0]\n      vgpu-devices: {A16-2Q: 1}\n    - devices: all\n"
               "      vgpu-devices: {}\n",
        "", "GPU 0 (0000:41:00.0, NVIDIA A16) is already configured by vgpu-configs.default[0]"},
+      {head + "    - devices: [1, 1]\n      vgpu-devices: {}\n", "",
+       "cfg.yaml:4:20: vgpu-configs.default[0].devices: GPU 1 (0000:42:00.0, NVIDIA A16) is "
+       "listed twice; list it once"},
       {head + "    - devices: all\n      vgpu-devices: {A16-3Q: 1}\n", "",
        "vgpu-configs.default[0].vgpu-devices.A16-3Q: unknown vGPU type 'A16-3Q'"},
       {head + "    - devices: [0]\n      vgpu-devices: {A16-2Q: 0}\n", "",
