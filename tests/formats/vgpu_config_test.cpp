@@ -23,7 +23,7 @@ vgpu::Result<vgpu::HostState> parse(vgpu::Manager& m, const std::string& text,
 
 }  // namespace
 
-TEST_CASE("nvidia-vgpu-config: export describes each GPU; import and apply restore it",
+TEST_CASE("nvidia-vgpu-config: export describes each GPU, import and apply restore it",
           "[formats][vgpu-config]") {
   auto m = open_manager();
   create(*m, "A16-4Q", 2, "0000:41:00.0");
