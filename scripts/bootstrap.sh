@@ -8,7 +8,7 @@ packages=(
   # toolchain and build
   build-essential cmake ninja-build pkg-config git python3
   # libraries
-  libdrm-dev libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libdrm-dev libboost-dev libfmt-dev nlohmann-json3-dev libcli11-dev libyaml-cpp-dev
   # tests, benchmarks, docs
   catch2 libbenchmark-dev doxygen graphviz
   # PCI ID database: the catalog's device ids are checked against it
@@ -24,6 +24,8 @@ packages=(
   golang-go
   # fuzzing (the fuzz preset, scripts/fuzz.sh): clang 14 with libFuzzer and the sanitizers
   clang-14 libclang-rt-14-dev
+  # the export formats' tests validate with the consumers' own schemas and tools
+  libvirt-clients python3-jsonschema python3-yaml
   # the Rust bindings (bindings/rust): Debian's cargo and rustc 1.63, which CI uses even where
   # a rustup toolchain is also installed (it does not conflict: rustup lives in ~/.cargo/bin);
   # bindgen 0.60 with libclang and rustfmt for regen.sh and the bindings.rust_fresh test

@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "../support/process.hpp"
 #include "emulated_host.hpp"
 
 namespace {
@@ -15,44 +16,12 @@ using nlohmann::json;
 using vgpu::PciAddress;
 using vgpu::Uuid;
 using vgpu::test::EmulatedHost;
+using vgpu::test::mdevctl_usable;
+using vgpu::test::shell;
 
-struct Run {
-  int code = -1;
-  std::string out;
-};
-
-Run shell(const std::string& command) {
-  Run r;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::array<char, 4096> buf{};
-  for (std::size_t n; (n = std::fread(buf.data(), 1, buf.size(), p)) > 0;)
-    r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-// mdevctl as root sees it with the emulated tree mounted over /sys in its own namespace.
-Run mdevctl(const EmulatedHost& host, const std::string& args) {
-  const std::string root = host.root().string();
-  return shell("unshare -m sh -c 'mount --bind " + root + "/sys /sys && mount --bind " + root +
-               "/etc/mdevctl.d /etc/mdevctl.d && mdevctl " + args + "'");
-}
-
-bool mdevctl_usable() {
-  if (shell("command -v mdevctl").code != 0) {
-    WARN("=== MDEVCTL MISSING (Debian package mdevctl): interoperability NOT TESTED ===");
-    return false;
-  }
-  auto probe = shell("unshare -m sh -c 'mount -t tmpfs none /mnt'");
-  if (probe.code != 0) {
-    WARN("=== unshare -m / mount not permitted here (" << probe.out
-                                                       << "): mdevctl interoperability NOT "
-                                                          "TESTED ===");
-    return false;
-  }
-  return true;
+// mdevctl on the emulated tree of @p host.
+vgpu::test::Run mdevctl(const EmulatedHost& host, const std::string& args) {
+  return vgpu::test::mdevctl(host.root(), args);
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "export.hpp"
 #include "manpage.hpp"
 #include "simulate.hpp"
 #include "table.hpp"
@@ -817,15 +818,21 @@ void print_apply(const Options& o, const vgpu::ApplyReport& r, bool dry_run, boo
     std::printf("definitions for `vgpuctl restore`: %s\n", s.manager->definitions_path().c_str());
 }
 
-int cmd_apply(Session& s, const Options& o, const std::string& file, bool prune, bool dry_run) {
-  auto state = vgpu::load_host_state(file);
+// What `apply` reads: FILE in --format (host-state or nvidia-vgpu-config) and its --config.
+struct ApplyArgs {
+  std::string file, format = "host-state", config;
+  bool prune = false, dry_run = false;
+};
+
+int cmd_apply(Session& s, const Options& o, const ApplyArgs& a) {
+  auto state = vgpuctl::load_state(*s.manager, a.file, a.format, a.config);
   if (!state) {
     report(state.error());
     return state.error().code() == vgpu::Errc::io_error ? exit_internal : exit_bad_input;
   }
-  auto done = s.manager->apply(*state, {prune, dry_run});
+  auto done = s.manager->apply(*state, {a.prune, a.dry_run});
   if (!done) return report(done.error());
-  print_apply(o, *done, dry_run, true, s);
+  print_apply(o, *done, a.dry_run, true, s);
   return exit_ok;
 }
 
@@ -904,13 +911,18 @@ int main(int argc, char** argv) {
       app.add_subcommand("list", "List the vGPUs the ledger records, with their state");
   auto* reconcile_cmd = app.add_subcommand(
       "reconcile", "Compare the ledger with the backend and repair it (reports what it did)");
-  std::string apply_file;
-  bool apply_prune = false, apply_dry = false;
+  ApplyArgs aa;
   auto* apply_cmd = app.add_subcommand(
       "apply", "Make the host hold the vGPUs a host-state file asks for (idempotent)");
-  apply_cmd->add_option("file", apply_file, "Host-state JSON (docs/ledger.md)")->required();
-  apply_cmd->add_flag("--prune", apply_prune, "Also destroy vGPUs the file does not name");
-  apply_cmd->add_flag("--dry-run", apply_dry, "Only show what would change");
+  apply_cmd->add_option("file", aa.file, "Host-state JSON (docs/ledger.md)")->required();
+  apply_cmd->add_flag("--prune", aa.prune, "Also destroy vGPUs the file does not name");
+  apply_cmd->add_flag("--dry-run", aa.dry_run, "Only show what would change");
+  apply_cmd->add_option("--format", aa.format,
+                        "host-state (default) or nvidia-vgpu-config (docs/ecosystem.md)");
+  apply_cmd->add_option("--config", aa.config,
+                        "nvidia-vgpu-config: the config to apply (default \"default\", or the "
+                        "only one)");
+  auto exporter = vgpuctl::add_export_command(app, o.json);
   auto* restore_cmd = app.add_subcommand(
       "restore", "Re-create the vGPUs the last `apply` defined (after a reboot)");
 
@@ -949,7 +961,8 @@ int main(int argc, char** argv) {
     if (*destroy_cmd) return cmd_destroy(s, o, destroy_uuid);
     if (*list_cmd) return cmd_list(s, o);
     if (*reconcile_cmd) return cmd_reconcile(s, o);
-    if (*apply_cmd) return cmd_apply(s, o, apply_file, apply_prune, apply_dry);
+    if (*apply_cmd) return cmd_apply(s, o, aa);
+    if (exporter.given()) return exporter.run(*s.manager, report);
     if (*restore_cmd) return cmd_restore(s, o);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vgpuctl: internal error: %s (please report this)\n", e.what());

@@ -239,6 +239,16 @@ class MdevBackend final : public Backend {
     return {};
   }
 
+  // The kernel's type ids (directory names) of parent @p address, by canonical type name.
+  Result<std::map<std::string, std::string>> type_ids(const PciAddress& address) {
+    auto p = read_parent(address);
+    if (!p) return p.error();
+    std::map<std::string, std::string> out;
+    for (const auto& t : p->types)
+      if (!t.canonical.empty()) out.emplace(t.canonical, t.id);
+    return out;
+  }
+
  private:
   static Error no_instances_left(const MdevType& t, const std::string& what, int os_errno) {
     std::string holders;
@@ -411,6 +421,11 @@ Description parse_description(std::string_view text) {
   if (const auto* m = field("max_instance")) d.max_instances = small_number(*m);
   if (const auto* f = field("frl_config")) d.frame_rate_limit = small_number(*f);
   return d;
+}
+
+Result<std::map<std::string, std::string>> type_ids(const BackendOptions& options,
+                                                    const PciAddress& parent) {
+  return MdevBackend(options).type_ids(parent);
 }
 
 std::unique_ptr<Backend> make(const BackendOptions& options) {

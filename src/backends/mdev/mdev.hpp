@@ -41,6 +41,12 @@ const VgpuType* match_description(const GpuModel& model, const Description& d);
 
 std::unique_ptr<Backend> make(const BackendOptions& options);
 
+// The kernel's mdev type ids (the directory names under mdev_supported_types, e.g.
+// "nvidia-558") of parent @p parent, by the catalog's canonical type name. Types the catalog
+// cannot name are left out. @p options must carry a catalog (resolve_backend_options()).
+Result<std::map<std::string, std::string>> type_ids(const BackendOptions& options,
+                                                    const PciAddress& parent);
+
 // True when <root>/sys/class/mdev_bus lists at least one parent.
 bool host_has_mdev(const BackendOptions& options);
 
