@@ -42,22 +42,49 @@ bool plain_yaml(std::string_view s) {
   return std::find(special.begin(), special.end(), lower) == special.end();
 }
 
+std::string yaml_flow(const ojson& array);
+
 std::string yaml_scalar(const ojson& j) {
   if (j.is_string()) {
     const auto& s = j.get_ref<const std::string&>();
     if (plain_yaml(s)) return s;
   }
   if (j.is_object()) return "{}";
-  if (j.is_array()) return "[]";
+  if (j.is_array()) return j.empty() ? "[]" : yaml_flow(j);
   // JSON's double-quoted strings, numbers, booleans and null are valid YAML.
   return j.dump(-1, ' ', false, ojson::error_handler_t::replace);
 }
 
-bool yaml_block(const ojson& j) {
-  return (j.is_object() || j.is_array()) && !j.empty();
+// A short list of scalars, written in flow style: "[0, 1]".
+std::string yaml_flow(const ojson& array) {
+  if (!array.is_array()) return "";
+  std::string out;
+  for (const auto& item : array) {
+    if (item.is_object() || item.is_array()) return "";
+    out += (out.empty() ? "[" : ", ") + yaml_scalar(item);
+  }
+  return out.size() < 60 ? out + "]" : "";
 }
 
+bool yaml_block(const ojson& j) {
+  return (j.is_object() || j.is_array()) && !j.empty() && yaml_flow(j).empty();
+}
+
+void write_yaml_object(std::string& out, const ojson& object, std::size_t indent, bool after_dash);
 void write_yaml_array(std::string& out, const ojson& array, std::size_t indent);
+
+// Writes @p value after the "key:" of a mapping entry or the "-" of a list item at @p indent.
+void write_yaml_value(std::string& out, const ojson& value, std::size_t indent, bool item) {
+  if (!yaml_block(value)) {
+    out += " " + yaml_scalar(value) + "\n";
+  } else if (value.is_object()) {
+    out += item ? " " : "\n";  // an object in a list starts on the dash's line
+    write_yaml_object(out, value, indent + 2, item);
+  } else {
+    out += "\n";
+    write_yaml_array(out, value, item ? indent + 2 : indent);
+  }
+}
 
 // Writes the entries of @p object at @p indent; with @p after_dash the first entry follows a
 // "- " already written.
@@ -67,15 +94,7 @@ void write_yaml_object(std::string& out, const ojson& object, std::size_t indent
     if (!(first && after_dash)) out.append(indent, ' ');
     first = false;
     out += yaml_scalar(ojson(key)) + ":";
-    if (!yaml_block(value)) {
-      out += " " + yaml_scalar(value) + "\n";
-    } else if (value.is_object()) {
-      out += "\n";
-      write_yaml_object(out, value, indent + 2, false);
-    } else {
-      out += "\n";
-      write_yaml_array(out, value, indent);
-    }
+    write_yaml_value(out, value, indent, false);
   }
 }
 
@@ -83,15 +102,7 @@ void write_yaml_array(std::string& out, const ojson& array, std::size_t indent) 
   for (const auto& item : array) {
     out.append(indent, ' ');
     out += "-";
-    if (!yaml_block(item)) {
-      out += " " + yaml_scalar(item) + "\n";
-    } else if (item.is_object()) {
-      out += " ";
-      write_yaml_object(out, item, indent + 2, true);
-    } else {
-      out += "\n";
-      write_yaml_array(out, item, indent + 2);
-    }
+    write_yaml_value(out, item, indent, true);
   }
 }
 

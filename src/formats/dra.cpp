@@ -1,11 +1,12 @@
 // Kubernetes DRA (resource.k8s.io/v1 ResourceSlices, partitionable devices, KEP-4815).
 //
-// Each physical GPU gets counter sets: `memory` (its framebuffer), one counter per run of
-// placement slots that published devices start or end at (`slot-N`, `slots-A-B`), and
-// `max-<type>` where a type's per-GPU maximum is below its free placements (MIG `+me`). Each
-// (GPU, type, free placement) is a device that consumes its framebuffer, the slot counters
-// its placement covers and its type's maximum. Two devices can then be allocated together
-// exactly when the GPU can hold both vGPUs: their slots do not overlap.
+// Each physical GPU gets counter sets: `memory` (the framebuffer its vGPUs can hold
+// together), one counter per run of placement slots that published devices start or end at
+// (`slot-N`, `slots-A-B`), and `max-<type>` where a type's per-GPU maximum is below its free
+// placements (MIG `+me`). Each (GPU, type, free placement) is a device that consumes its
+// framebuffer, the slot counters its placement covers and its type's maximum. Two devices can
+// then be allocated together exactly when the GPU can hold both vGPUs: their slots do not
+// overlap (and, on equal-size GPUs, their compatibility groups say one size).
 //
 // API limits (k8s.io/api/resource/v1/types.go): at most 32 counters per set and per
 // consumption, 2 consumptions per device, 8 counter sets per slice, 64 devices per slice

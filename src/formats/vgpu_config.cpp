@@ -337,9 +337,10 @@ Result<HostState> parse_document(const Reader& r, const YAML::Node& root,
       const std::string label = "GPU " + std::to_string(index) + " (" + gpu.address.to_string() +
                                 ", " + gpu.model->name + ")";
       if (auto [c, fresh] = claimed.emplace(index, e.path); !fresh)
-        return r.error(
-            node, e.path + ".devices",
-            label + " is already configured by " + c->second + "; name each GPU in one entry");
+        return r.error(node, e.path + ".devices",
+                       c->second == e.path ? label + " is listed twice; list it once"
+                                           : label + " is already configured by " + c->second +
+                                                 "; name each GPU in one entry");
       for (const auto& [ref, count, type_node] : e.types) {
         if (ref.model->name != gpu.model->name)
           return r.error(type_node, e.path + ".vgpu-devices." + ref.type->name,

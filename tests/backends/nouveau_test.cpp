@@ -69,7 +69,7 @@ TEST_CASE("nouveau: unknown GETPARAMs fail with EINVAL as in nouveau_abi16.c", "
   ::close(fd);
 }
 
-TEST_CASE("nouveau: vGPUs through the VF interface; framebuffer use follows", "[.nouveau]") {
+TEST_CASE("nouveau: vGPUs through the VF interface, and framebuffer use follows", "[.nouveau]") {
   if (!under_emulator()) return;
   auto backend = open("auto");
   CHECK(backend->name() == "nouveau");

@@ -40,7 +40,7 @@ TEST_CASE("open_backend knows the built-in names and refuses unknown ones", "[ba
   CHECK((*sim)->gpus()->size() == 7);  // the built-in simulated host
 }
 
-TEST_CASE("register_backend adds factories; old interface versions are refused", "[backends]") {
+TEST_CASE("register_backend adds factories, and old interface versions are refused", "[backends]") {
   CHECK(register_backend("auto",
                          [](const BackendOptions&) -> vgpu::Result<std::unique_ptr<Backend>> {
                            return std::unique_ptr<Backend>(std::make_unique<OldBackend>());

@@ -4,8 +4,7 @@
 
 namespace {
 
-using nlohmann::json;
-using vgpu::test::ScratchDir;
+using namespace formats_test;
 
 struct Host {
   ScratchDir dir;
@@ -46,7 +45,7 @@ TEST_CASE("vgpuctl export writes every format from the host's state", "[formats]
   CHECK(config.out.empty());
   std::ifstream in(out);
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  CHECK_THAT(text, Catch::Contains("  mine:\n  - devices:\n    - 0\n    vgpu-devices:\n"
+  CHECK_THAT(text, Catch::Contains("  mine:\n  - devices: [0]\n    vgpu-devices:\n"
                                    "      A16-2Q: 3\n"));
 
   // The config brings a fresh copy of the host to the same state; --prune removes the rest.

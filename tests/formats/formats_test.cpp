@@ -5,15 +5,7 @@
 
 namespace {
 
-using nlohmann::json;
-using vgpu::test::create;
-using vgpu::test::documents;
-using vgpu::test::exported;
-using vgpu::test::inventory_of;
-using vgpu::test::open_manager;
-using vgpu::test::ScratchDir;
-using Format = vgpu::formats::Format;
-using vgpu::formats::ExportOptions;
+using namespace formats_test;
 using vgpu::formats::HostdevForm;
 
 // A domain that holds @p hostdevs: the smallest document libvirt's domain schema accepts.

@@ -128,3 +128,16 @@ inline void require_schema_valid(const std::string& schema, const std::vector<fs
 }
 
 }  // namespace vgpu::test
+
+// The names the format tests use (`using namespace formats_test;` in each test file).
+namespace formats_test {
+using nlohmann::json;
+using vgpu::formats::ExportOptions;
+using vgpu::test::create;
+using vgpu::test::documents;
+using vgpu::test::exported;
+using vgpu::test::inventory_of;
+using vgpu::test::open_manager;
+using vgpu::test::ScratchDir;
+using Format = vgpu::formats::Format;
+}  // namespace formats_test

@@ -6,12 +6,7 @@
 
 namespace {
 
-using vgpu::test::create;
-using vgpu::test::exported;
-using vgpu::test::inventory_of;
-using vgpu::test::open_manager;
-using vgpu::test::ScratchDir;
-using Format = vgpu::formats::Format;
+using namespace formats_test;
 
 // vGPUs per GPU and type, as "0000:41:00.0 A16-4Q" -> count.
 std::map<std::string, int> census(vgpu::Manager& m) {
@@ -28,7 +23,7 @@ vgpu::Result<vgpu::HostState> parse(vgpu::Manager& m, const std::string& text,
 
 }  // namespace
 
-TEST_CASE("nvidia-vgpu-config: export describes each GPU; import and apply restore it",
+TEST_CASE("nvidia-vgpu-config: export describes each GPU, import and apply restore it",
           "[formats][vgpu-config]") {
   auto m = open_manager();
   create(*m, "A16-4Q", 2, "0000:41:00.0");
@@ -40,10 +35,10 @@ TEST_CASE("nvidia-vgpu-config: export describes each GPU; import and apply resto
         "version: v1\n"
         "vgpu-configs:\n"
         "  default:\n"
-        "  - devices:\n    - 0\n    - 1\n    vgpu-devices:\n      A16-4Q: 2\n"
-        "  - devices:\n    - 2\n    - 3\n    - 5\n    vgpu-devices: {}\n"
-        "  - devices:\n    - 4\n    vgpu-devices:\n      L40S-12Q: 1\n"
-        "  - devices:\n    - 6\n    vgpu-devices:\n      A100D-3-40C: 2\n");
+        "  - devices: [0, 1]\n    vgpu-devices:\n      A16-4Q: 2\n"
+        "  - devices: [2, 3, 5]\n    vgpu-devices: {}\n"
+        "  - devices: [4]\n    vgpu-devices:\n      L40S-12Q: 1\n"
+        "  - devices: [6]\n    vgpu-devices:\n      A100D-3-40C: 2\n");
   ScratchDir dir;
   const auto file = dir.write("cfg.yaml", yaml);
   auto py =
@@ -73,7 +68,7 @@ TEST_CASE("nvidia-vgpu-config: export describes each GPU; import and apply resto
   o.gpu = *vgpu::PciAddress::parse("0000:45:00.0");
   o.config_name = "l40s";
   CHECK(exported(inventory_of(*m), Format::nvidia_vgpu_config, o) ==
-        "version: v1\nvgpu-configs:\n  l40s:\n  - devices:\n    - 4\n    vgpu-devices:\n"
+        "version: v1\nvgpu-configs:\n  l40s:\n  - devices: [4]\n    vgpu-devices:\n"
         "      L40S-12Q: 1\n");
 }
 
@@ -143,6 +138,9 @@ TEST_CASE("nvidia-vgpu-config: bad input is refused with file, line and what to 
       {head + "    - devices: [0]\n      vgpu-devices: {A16-2Q: 1}\n    - devices: all\n"
               "      vgpu-devices: {}\n",
        "", "GPU 0 (0000:41:00.0, NVIDIA A16) is already configured by vgpu-configs.default[0]"},
+      {head + "    - devices: [1, 1]\n      vgpu-devices: {}\n", "",
+       "cfg.yaml:4:20: vgpu-configs.default[0].devices: GPU 1 (0000:42:00.0, NVIDIA A16) is "
+       "listed twice; list it once"},
       {head + "    - devices: all\n      vgpu-devices: {A16-3Q: 1}\n", "",
        "vgpu-configs.default[0].vgpu-devices.A16-3Q: unknown vGPU type 'A16-3Q'"},
       {head + "    - devices: [0]\n      vgpu-devices: {A16-2Q: 0}\n", "",

@@ -406,7 +406,7 @@ TEST_CASE("A corrupted ledger is moved aside and replaced by an empty one", "[le
   }
 }
 
-TEST_CASE("A truncated ledger is moved aside; an empty file becomes a ledger", "[ledger][format]") {
+TEST_CASE("A truncated ledger is moved aside, and an empty file becomes a ledger", "[ledger][format]") {
   for (const std::size_t size :
        {std::size_t{100}, std::size_t{5000}, ledger::records_offset + 10}) {
     INFO(size);

@@ -45,7 +45,7 @@ TEST_CASE("Equal-size mode: one framebuffer size per GPU, per-type maximum", "[o
   CHECK(other.free_placements(type("A16-2Q")).front() == 2);
 }
 
-TEST_CASE("Equal-size mode: same-size A/B/Q types share; C and strict mode do not", "[occupancy]") {
+TEST_CASE("Equal-size mode: same-size A/B/Q types share, but C and strict mode do not", "[occupancy]") {
   auto gpu = make_gpu("A16", GpuMode::equal_size);
   REQUIRE(gpu.add(Uuid::generate(), type("A16-2Q")));
   CHECK(gpu.add(Uuid::generate(), type("A16-2B")));

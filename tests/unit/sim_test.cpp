@@ -220,7 +220,7 @@ TEST_CASE("openb replay: whole-GPU tasks fill the cluster exactly", "[sim]") {
   }
 }
 
-TEST_CASE("openb replay: shares round up to the type; multi-GPU tasks stay on one host", "[sim]") {
+TEST_CASE("openb replay: shares round up to the type, and multi-GPU tasks stay on one host", "[sim]") {
   auto nodes = parse_openb_nodes("sn,gpu,model\nn0,2,T4\nn1,2,T4\n", "nodes.csv");
   REQUIRE(nodes);
   SECTION("470 milli of a T4 is a T4-8C: 8 tasks fill 4 GPUs, 94% requested") {
@@ -294,7 +294,7 @@ TEST_CASE("openb replay: deterministic by seed, whatever the thread count", "[si
   CHECK(one->runs[2].seed == 44);
 }
 
-TEST_CASE("Lower bound: equal-size groups by size, C alone; mixed-size slots and maxima", "[sim]") {
+TEST_CASE("Lower bound: equal-size groups by size, C alone, mixed-size slots and maxima", "[sim]") {
   const auto& catalog = builtin_catalog();
   auto type = [&](const char* name) { return *catalog.find_type(name); };
   PlacementEngine engine(*make_policy("best-fit"));

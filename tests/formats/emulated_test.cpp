@@ -1,10 +1,15 @@
-// The exports of an mdev host against the real tools on the emulated kernel
-// (tools/vgpu-kernel-emu). vgpuctl and Debian's mdevctl run in a private mount namespace where
-// the emulated tree is mounted over /sys, /run and /etc/mdevctl.d, as on a real host (the
-// ledger then records /sys/bus/mdev/devices/UUID, which fits it). mdevctl defines the devices
-// from the exported --jsonfile documents and then lists exactly the exported definitions; the
-// exported node devices name the kernel's type ids with mdevctl's available instances, and
-// validate with libvirt's schema.
+// The exports of kernel hosts against the real tools on the emulated kernel
+// (tools/vgpu-kernel-emu).
+//
+// mdev host: vgpuctl and Debian's mdevctl run in a private mount namespace where the emulated
+// tree is mounted over /sys, /run and /etc/mdevctl.d, as on a real host (the ledger then
+// records /sys/bus/mdev/devices/UUID, which fits it). mdevctl defines the devices from the
+// exported --jsonfile documents and then lists exactly the exported definitions; the exported
+// node devices name the kernel's type ids with mdevctl's available instances, and validate
+// with libvirt's schema.
+//
+// nvidia-vfio host: its VF vGPUs become PCI <hostdev>s that libvirt's domain schema accepts,
+// and mdevctl definitions of them are refused.
 #include <regex>
 #include <set>
 
@@ -13,9 +18,8 @@
 
 namespace {
 
-using nlohmann::json;
+using namespace formats_test;
 using vgpu::test::EmulatedHost;
-using vgpu::test::ScratchDir;
 
 // Runs @p command (sh) in a mount namespace where @p host's tree is the machine's.
 vgpu::test::Run on_host(const EmulatedHost& host, const std::string& command) {
@@ -120,4 +124,31 @@ TEST_CASE("mdevctl defines the exported devices on the emulated kernel", "[forma
   REQUIRE(dump.code == 0);
   CHECK(definitions(json::parse(dump.out)) == definitions(exported));
   CHECK(definitions(exported).size() == 3);
+}
+
+TEST_CASE("VF vGPUs of the emulated nvidia-vfio kernel become PCI hostdevs", "[formats][libvirt]") {
+  if (::access("/dev/fuse", R_OK | W_OK) != 0) {
+    WARN("=== FUSE UNAVAILABLE: VF hostdevs NOT TESTED ===");
+    return;
+  }
+  ScratchDir dir;
+  const std::string ctl = std::string(VGPUCTL_PATH) + " --backend nvidia-vfio ";
+  const std::string script =
+      ctl + "create --type A16-2Q --count 2 --gpu 0000:41:00.0 >/dev/null && " + ctl +
+      "export --format libvirt-hostdev && " + ctl + "export --format mdevctl";
+  auto r = vgpu::test::run(std::string(VGPU_KERNEL_EMU_PATH) + " --host " + VGPU_SOURCE_DIR +
+                           "/tests/backends/hosts/nvidia-vfio.json -- sh -c '" + script + "'");
+  INFO(r.err);
+  CHECK(r.code == 1);  // mdevctl refuses VFs, after the hostdevs were printed
+  CHECK_THAT(r.err, Catch::Contains("is the SR-IOV VF 0000:41:00.") &&
+                        Catch::Contains("mdevctl cannot define it"));
+  const std::regex vf("<address domain='0x0000' bus='0x41' slot='0x00' function='0x[1-7]'/>");
+  CHECK(std::distance(std::sregex_iterator(r.out.begin(), r.out.end(), vf),
+                      std::sregex_iterator()) == 2);
+  const auto domain =
+      dir.write("domain.xml",
+                "<domain type='kvm'><name>vm</name><memory unit='MiB'>1024</memory><os><type "
+                "arch='x86_64'>hvm</type></os><devices>" +
+                    r.out + "</devices></domain>");
+  vgpu::test::require_libvirt_valid(domain, "domain");
 }
