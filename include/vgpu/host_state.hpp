@@ -39,6 +39,9 @@ struct DesiredVgpus {
   std::optional<std::uint32_t> placement;  ///< At this start slot (with @p uuid or count 1).
   std::string owner;                       ///< The VM's name (empty: any when matching).
   std::optional<Uuid> vm_uuid;             ///< The VM's UUID.
+
+  /// Field by field.
+  bool operator==(const DesiredVgpus&) const = default;
 };
 
 /// The vGPUs a host should hold.

@@ -81,7 +81,10 @@ class ObjectReader {
         std::string list;
         for (auto a : allowed)
           list += (list.empty() ? "" : ", ") + std::string(a);
-        return error_at(origin, path.empty() ? key : path + "." + key,
+        // A key is any JSON string, DEL and escaped control characters included, which the
+        // message must not carry raw.
+        const std::string shown = detail::printable(key);
+        return error_at(origin, path.empty() ? shown : path + "." + shown,
                         "unknown key; expected one of: " + list);
       }
     }

@@ -297,8 +297,10 @@ struct HostLedger::Impl {
     const std::size_t limit = file_size_for(header().capacity);
     for (std::uint32_t i = 0; i < j.count; ++i) {
       const auto& e = entries()[i];
-      if (e.length > record_size || e.offset < gpu_table_offset || e.offset + e.length > limit ||
-          (e.offset >= journal_offset && e.offset < records_offset))
+      // e.length is checked first, so the other bounds cannot overflow (an offset near 2^64
+      // once wrapped past the limit: fuzzing found it). No entry may touch the journal itself.
+      if (e.length > record_size || e.offset < gpu_table_offset || e.offset > limit - e.length ||
+          (e.offset < records_offset && e.offset + e.length > journal_offset))
         return "journal entry " + std::to_string(i) + " points outside the records";
     }
     return "";

@@ -660,7 +660,11 @@ struct Manager::Impl {
       if (r.vm_uuid) e["vm_uuid"] = r.vm_uuid->to_string();
       list.push_back(std::move(e));
     }
-    return write_private_file(definitions, nlohmann::json{{"vgpus", list}}.dump(2) + "\n", group);
+    return write_private_file(definitions,
+                              nlohmann::json{{"vgpus", list}}.dump(
+                                  2, ' ', false, nlohmann::json::error_handler_t::replace) +
+                                  "\n",
+                              group);
   }
 
   Result<HostState> load_definitions() {

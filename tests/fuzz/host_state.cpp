@@ -25,12 +25,6 @@ nlohmann::json to_json(const vgpu::HostState& state) {
   return {{"vgpus", list}};
 }
 
-bool same(const vgpu::DesiredVgpus& a, const vgpu::DesiredVgpus& b) {
-  return a.type == b.type && a.count == b.count && a.gpu == b.gpu && a.model == b.model &&
-         a.uuid == b.uuid && a.placement == b.placement && a.owner == b.owner &&
-         a.vm_uuid == b.vm_uuid;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -57,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
              "written back, the state does not parse: " + again.error().message() + "\n" + text);
   FUZZ_CHECK(again->vgpus.size() == state->vgpus.size(), "round trip changed the entry count");
   for (std::size_t i = 0; i < state->vgpus.size(); ++i)
-    FUZZ_CHECK(same(state->vgpus[i], again->vgpus[i]),
+    FUZZ_CHECK(state->vgpus[i] == again->vgpus[i],
                "round trip changed vgpus[" + std::to_string(i) + "]: " + text);
   return 0;
 }

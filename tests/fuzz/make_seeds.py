@@ -3,7 +3,7 @@
 fuzz targets.
 
 The seeds are committed; run this again only to change them (it rewrites every corpus
-directory from scratch). Seeds are valid inputs from the repository (data/catalog, the
+directory it seeds from scratch). Seeds are valid inputs from the repository (data/catalog, the
 backend tests' hosts, the documentation's examples, the emulated kernel's sysfs formats)
 and edge cases next to each rule the parsers enforce.
 """
@@ -17,8 +17,16 @@ ROOT = HERE.parent.parent
 CORPUS = HERE / "corpus"
 
 
+CLEARED = set()
+
+
 def write(target, name, data):
+    """Writes seed @name of @target; the first write of a run empties the target's corpus
+    (only the targets this script seeds: capi_sequence's seeds come from its own program)."""
     d = CORPUS / target
+    if target not in CLEARED and d.exists():
+        shutil.rmtree(d)
+    CLEARED.add(target)
     d.mkdir(parents=True, exist_ok=True)
     (d / name).write_bytes(data.encode() if isinstance(data, str) else data)
 
@@ -130,6 +138,70 @@ def requests():
   {"min_framebuffer": "2048M", "count": 4096}]""")
     write("request_file", "both.json", '{"requests": [{"type": "A16-2Q", "min_heads": 1}]}')
     write("request_file", "unknown-gpu.json", '[{"type": "A16-1Q", "gpus": ["0000:99:00.0"]}]')
+
+
+def vgpu_configs():
+    """vgpu-device-manager configs against the built-in host (GPU indices 0-15: A16 at 0-3,
+    L40S at 4-5, see vgpuctl gpus)."""
+    write("nvidia_vgpu_config", "ecosystem-doc.yaml", """version: v1
+vgpu-configs:
+  lab:
+  - devices: [0]
+    vgpu-devices:
+      A16-2Q: 3
+  - devices: [1, 3]
+    vgpu-devices: {}
+  - devices: [2]
+    vgpu-devices:
+      L40S-12Q: 1
+""")
+    write("nvidia_vgpu_config", "filters.yaml", """version: v1
+vgpu-configs:
+  small:
+    - devices: all
+      device-filter: ["0x25B610DE"]
+      vgpu-devices: {"nvidia a16-2q": 8}
+    - devices: [4, 5]
+      vgpu-devices:
+        L40S-4Q: 3
+        L40S-8Q: 1
+    - devices: [6]
+      vgpu-devices:
+  default:
+    - devices: all
+      vgpu-devices: {}
+""")
+    write("nvidia_vgpu_config", "flow.yaml",
+          '{version: v1, vgpu-configs: {default: [{devices: [0, 1], device-filter: "0x25B610DE",'
+          ' vgpu-devices: {A16-4Q: 4}}]}}\n')
+    write("nvidia_vgpu_config", "twice.yaml", """version: v1
+vgpu-configs:
+  default:
+  - devices: [0, 0]
+    vgpu-devices: {A16-1Q: 1}
+  - devices: [0]
+    vgpu-devices: {A16-1Q: 1}
+""")
+    write("nvidia_vgpu_config", "anchors.yaml", """version: v1
+vgpu-configs:
+  default:
+  - &a {devices: [4], vgpu-devices: {L40S-12Q: 2}}
+  - *a
+  other: [{devices: all, vgpu-devices: {A100D-3-40C: 2, A100D-4C: 1}}]
+---
+version: v2
+""")
+    write("nvidia_vgpu_config", "mixed.yaml", """version: v1
+vgpu-configs:
+  default:
+  - devices: [14]
+    vgpu-devices:
+      A100D-3-40C: 1
+      A100D-40C: 1
+  - devices: [15]
+    vgpu-devices:
+      A100D-1-10C: 0
+""")
 
 
 def sysfs():
@@ -296,6 +368,11 @@ def dictionaries():
         '"none"', '"numa"', '"pci-root"', '"A16-2Q"', '"L40S-12Q"', '"A100D-3-40C"',
         '"A100D-1-10C"', '"4GiB"', '"2048M"', '"3840x2160"', '"Q"', '"C"', '"L40S"', '"A16"',
         '"0000:41:00.0"', '"0000:45:00.0"', '"0000:c1:00.0"'])
+    write_dict("nvidia_vgpu_config", "vgpu-device-manager config files", [
+        "version:", "v1", "vgpu-configs:", "devices:", "device-filter:", "vgpu-devices:",
+        "all", "default", "- ", "  ", "\n", "{", "}", "[", "]", ", ", ": ", "&a ", "*a", "---",
+        "!!str", "'", '"', "#", "0x25B610DE", "0x26B510DE", "A16-2Q", "L40S-12Q",
+        "A100D-3-40C", "4096", "4097", "-1"])
     write_dict("sysfs_creatable", "nvidia/creatable_vgpu_types", [
         "ID    : vGPU Name\n", " : ", "\n", "\r\n", "NVIDIA ", "GRID ", "A16-2Q", "L40S-48Q",
         "T4-16Q", "0x", "4294967295", "4294967296", "     "])
@@ -321,12 +398,11 @@ def dictionaries():
 
 
 def main():
-    if CORPUS.exists():
-        shutil.rmtree(CORPUS)
     catalog()
     hosts()
     states()
     requests()
+    vgpu_configs()
     sysfs()
     records()
     addresses()

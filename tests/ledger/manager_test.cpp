@@ -384,6 +384,23 @@ TEST_CASE("apply says so when it cannot undo what it created", "[manager]") {
   CHECK(problems(*m, host).empty());
 }
 
+TEST_CASE("An owner that is not UTF-8 is stored, never thrown on", "[manager]") {
+  // Found by fuzzing the backends' records: writing such an owner as JSON threw. The
+  // definitions file (JSON) holds it with U+FFFD in place of the bad bytes.
+  TempDir dir;
+  const auto host = make_host(dir);
+  auto m = open_manager(options_for(host, dir / "ledger"));
+  Request rq = Request::of(type("A16-4Q"), 1);
+  rq.owner = "vm-\xff\xfe-7";
+  auto made = m->create(rq);
+  REQUIRE(made);
+  CHECK(made->at(0).owner == rq.owner);
+  auto defined = m->definitions();
+  REQUIRE(defined);
+  REQUIRE(defined->size() == 1);
+  CHECK(defined->at(0).owner == "vm-\xef\xbf\xbd\xef\xbf\xbd-7");
+}
+
 TEST_CASE("restore re-creates the definitions after a reboot", "[manager]") {
   TempDir dir;
   const auto host = make_host(dir);

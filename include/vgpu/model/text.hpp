@@ -49,11 +49,11 @@ inline std::string escape_bytes(std::string_view text) {
   return out;
 }
 
-/// Quotes @p text for an error message, printing control bytes as \xNN so messages stay
-/// on one line whatever the input holds.
-inline std::string quoted(std::string_view text) {
+/// @p text for an error message: control bytes (and DEL) as \xNN, so messages stay on one
+/// line whatever the input holds, and cut after 80 bytes ("...").
+inline std::string printable(std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "'";
+  std::string out;
   for (unsigned char c : text.substr(0, 80)) {
     if (c < 0x20 || c == 0x7f) {
       out += "\\x";
@@ -64,7 +64,12 @@ inline std::string quoted(std::string_view text) {
     }
   }
   if (text.size() > 80) out += "...";
-  return out + "'";
+  return out;
+}
+
+/// printable() in single quotes.
+inline std::string quoted(std::string_view text) {
+  return "'" + printable(text) + "'";
 }
 
 /// "0 4 8": numbers separated by spaces, as placement lists are printed.

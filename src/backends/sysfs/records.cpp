@@ -17,7 +17,9 @@ using nlohmann::json;
 std::string record_text(const VgpuRecord& r) {
   const json j = {{"uuid", r.uuid.to_string()}, {"type", r.type},   {"type_id", r.type_id},
                   {"placement", r.placement},   {"owner", r.owner}, {"created_at", r.created_at}};
-  return j.dump() + '\n';
+  // Type and owner come from callers and may hold bytes that are not UTF-8: written as
+  // U+FFFD, never thrown on (fuzzing found the throw).
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + '\n';
 }
 
 std::optional<VgpuRecord> parse_record(std::string_view text) {
