@@ -1,5 +1,6 @@
 // The README's quickstart: a VM's three vGPUs on the built-in simulated host, through the
 // Manager (catalog + backend + host ledger + placement policy), then released again.
+// [quickstart]
 #include <vgpu/manager.hpp>
 
 #include <cstdio>
@@ -32,3 +33,4 @@ int main() {
       return std::fprintf(stderr, "%s\n", ok.error().message().c_str()), 1;
   std::printf("%zu vGPUs left\n", manager.instances().value().size());
 }
+// [quickstart]

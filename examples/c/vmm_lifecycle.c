@@ -38,15 +38,18 @@ static void log_to_stderr(int level, const char* message, void* payload) {
 
 /* 1. Start-up. */
 static vgpu_manager_t* start_up(const char* backend) {
+  /* [open] */
   vgpu_manager_options_t options = VGPU_MANAGER_OPTIONS_INIT;
-  options.backend = backend;
-  options.log_fn = log_to_stderr;
+  options.backend = backend;      /* "auto": the kernel interface this host has; NULL: simulated */
+  options.log_fn = log_to_stderr; /* the library never prints */
   options.log_level = VGPU_LOG_WARNING;
   vgpu_manager_t* m = NULL;
   if (vgpu_manager_open(&m, &options) != VGPU_OK) {
     report("vgpu_manager_open");
     return NULL;
   }
+  /* [open] */
+  /* [reconcile] */
   vgpu_repair_t* repairs = NULL;
   size_t n = 0;
   if (vgpu_manager_reconcile(&repairs, &n, NULL, m, VGPU_REPAIR_VERSION) != VGPU_OK)
@@ -54,11 +57,13 @@ static vgpu_manager_t* start_up(const char* backend) {
   for (size_t i = 0; i < n; ++i)
     printf("repaired: %s\n", repairs[i].text);
   vgpu_free(repairs);
+  /* [reconcile] */
   return m;
 }
 
 /* 3. Why a request does not fit. */
 static void explain(vgpu_manager_t* m, const vgpu_request_t* request) {
+  /* [explain] */
   vgpu_verdict_t* verdicts = NULL;
   size_t n = 0;
   if (vgpu_manager_explain(&verdicts, &n, m, request, VGPU_VERDICT_VERSION) != VGPU_OK) {
@@ -69,19 +74,22 @@ static void explain(vgpu_manager_t* m, const vgpu_request_t* request) {
     printf("  %s: %s\n", verdicts[i].gpu,
            verdicts[i].eligible ? "could take one vGPU" : verdicts[i].reason);
   vgpu_free(verdicts);
+  /* [explain] */
 }
 
 /* 2. VM start: @p count vGPUs of at least @p gib GiB, Q series. */
 static int start_vm(vgpu_manager_t* m, struct vm* vm, uint32_t count, uint64_t gib) {
+  /* [create] */
   vgpu_request_t request = VGPU_REQUEST_INIT;
   request.min_framebuffer_bytes = gib << 30;
   request.series = 'Q';
-  request.count = count;
-  request.owner = vm->name;
+  request.count = count;    /* all or nothing; on distinct GPUs by default */
+  request.owner = vm->name; /* recorded in the ledger, shown by vgpuctl list */
   request.vm_uuid = vm->uuid;
   if (count > max_vgpus) return -1;
   vm->vgpus[0] = (vgpu_instance_info_t)VGPU_INSTANCE_INFO_INIT;
   const int rc = vgpu_manager_create(vm->vgpus, max_vgpus, m, &request);
+  /* [create] */
   if (rc == VGPU_E_NO_CAPACITY) {
     printf("%s: %u x %llu GiB does not fit on this host:\n", vm->name, count,
            (unsigned long long)gib);
@@ -111,6 +119,7 @@ static int start_vm(vgpu_manager_t* m, struct vm* vm, uint32_t count, uint64_t g
 static int stop_vm(vgpu_manager_t* m, struct vm* vm) {
   int result = VGPU_OK;
   for (uint32_t i = 0; i < vm->count; ++i) {
+    /* [destroy] */
     int rc = VGPU_E_BUSY;
     for (int attempt = 0; attempt < 5 && rc == VGPU_E_BUSY; ++attempt) {
       rc = vgpu_manager_destroy(m, vm->vgpus[i].uuid);
@@ -119,7 +128,9 @@ static int stop_vm(vgpu_manager_t* m, struct vm* vm) {
         nanosleep(&pause, NULL);
       }
     }
-    if (rc == VGPU_E_NOT_FOUND) rc = VGPU_OK; /* already gone: someone reconciled it */
+    /* Already gone: someone reconciled it. */
+    if (rc == VGPU_E_NOT_FOUND) rc = VGPU_OK;
+    /* [destroy] */
     if (rc != VGPU_OK) {
       report("vgpu_manager_destroy");
       result = rc;
