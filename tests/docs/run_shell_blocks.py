@@ -6,8 +6,9 @@ all in one scratch directory that looks like a checkout after its build: every t
 tree is linked there, and build/default is the build tree under test. So a block runs
 verbatim, with these differences, which are all the runner changes:
 
-- `scripts/bootstrap.sh`, `cmake --preset ...`, `cmake --build --preset ...` and
-  `cmake --workflow ...` do nothing: the machine is set up and this build is the one tested;
+- `scripts/bootstrap.sh`, `scripts/check.sh` (CI itself), `cmake --preset ...`,
+  `cmake --build --preset ...` and `cmake --workflow ...` do nothing: the machine is set up
+  and this build is the one tested;
 - `sudo` runs its command as the current user; `ldconfig` does nothing (the installed
   libraries are found through LD_LIBRARY_PATH);
 - absolute paths under /etc/vgpu, /var/lib/vgpu and /usr/local are moved under the scratch
@@ -55,10 +56,11 @@ def sandbox(source: Path, binary: Path, where: Path) -> None:
     (where / "scripts").mkdir()
     for entry in (source / "scripts").iterdir():
         (where / "scripts" / entry.name).symlink_to(entry)
-    (where / "scripts" / "bootstrap.sh").unlink()
-    (where / "scripts" / "bootstrap.sh").write_text(
-        "#!/bin/sh\necho '(docs.shell: skipped: scripts/bootstrap.sh)'\n")
-    (where / "scripts" / "bootstrap.sh").chmod(0o755)
+    for stubbed in ("bootstrap.sh", "check.sh"):
+        (where / "scripts" / stubbed).unlink()
+        (where / "scripts" / stubbed).write_text(
+            "#!/bin/sh\necho '(docs.shell: skipped: scripts/%s)'\n" % stubbed)
+        (where / "scripts" / stubbed).chmod(0o755)
     (where / "bin").mkdir()
     (where / "bin" / "vgpuctl").symlink_to(binary / "vgpuctl")
     for moved in MOVED:
