@@ -23,15 +23,16 @@ export PKG_CONFIG_PATH=$pcdir
 echo "pkg-config --modversion vgpu++: $(pkg-config --modversion vgpu++)"
 libdir=$(pkg-config --variable=libdir vgpu++)
 # shellcheck disable=SC2046  # word splitting of the flags is intended
-# CXXFLAGS/LDFLAGS carry the build's sanitizer flags, if any (cmake reads them too).
-c++ ${CXXFLAGS:-} "$src/pkgconfig/main.cpp" -o "$work/pkgconfig_consumer" $(pkg-config --cflags --libs vgpu++) \
+# CC/CXX are the build's compilers and CXXFLAGS/LDFLAGS carry its sanitizer flags, if any
+# (cmake reads them too): a library sanitized by clang links only with clang's runtimes.
+${CXX:-c++} ${CXXFLAGS:-} "$src/pkgconfig/main.cpp" -o "$work/pkgconfig_consumer" $(pkg-config --cflags --libs vgpu++) \
   ${LDFLAGS:-} -Wl,-rpath,"$libdir"
 "$work/pkgconfig_consumer"
 
 echo "== pkg-config vgpu (C ABI)"
 echo "pkg-config --modversion vgpu: $(pkg-config --modversion vgpu), C ABI $(pkg-config --variable=abi_version vgpu)"
 # shellcheck disable=SC2046
-cc -std=c99 -Wall -Wextra -pedantic -Werror ${CFLAGS:-} "$src/c_consumer.c" -o "$work/c_consumer" \
+${CC:-cc} -std=c99 -Wall -Wextra -pedantic -Werror ${CFLAGS:-} "$src/c_consumer.c" -o "$work/c_consumer" \
   $(pkg-config --cflags --libs vgpu) ${LDFLAGS:-} -Wl,-rpath,"$libdir"
 "$work/c_consumer"
 echo "consumers OK"

@@ -385,8 +385,8 @@ TEST_CASE("apply says so when it cannot undo what it created", "[manager]") {
 }
 
 TEST_CASE("An owner that is not UTF-8 is stored, never thrown on", "[manager]") {
-  // Found by fuzzing the backends' records: writing such an owner as JSON threw. The
-  // definitions file (JSON) holds it with U+FFFD in place of the bad bytes.
+  // Found by fuzzing the backends' records: writing such an owner as JSON threw. apply()
+  // writes the definitions file (JSON), which holds it with U+FFFD for the bad bytes.
   TempDir dir;
   const auto host = make_host(dir);
   auto m = open_manager(options_for(host, dir / "ledger"));
@@ -395,10 +395,24 @@ TEST_CASE("An owner that is not UTF-8 is stored, never thrown on", "[manager]") 
   auto made = m->create(rq);
   REQUIRE(made);
   CHECK(made->at(0).owner == rq.owner);
+  HostState state;  // the vGPU above (kept) and a new one
+  DesiredVgpus kept;
+  kept.type = "A16-4Q";
+  kept.uuid = made->at(0).uuid;
+  kept.owner = rq.owner;
+  DesiredVgpus fresh;
+  fresh.type = "A16-2Q";
+  fresh.owner = "vm-\xff-8";
+  state.vgpus = {kept, fresh};
+  auto applied = m->apply(state);
+  INFO((applied ? std::string() : applied.error().message()));
+  REQUIRE(applied);
   auto defined = m->definitions();
   REQUIRE(defined);
-  REQUIRE(defined->size() == 1);
-  CHECK(defined->at(0).owner == "vm-\xef\xbf\xbd\xef\xbf\xbd-7");
+  std::set<std::string> owners;
+  for (const auto& d : *defined)
+    owners.insert(d.owner);
+  CHECK(owners == std::set<std::string>{"vm-\xef\xbf\xbd-8", "vm-\xef\xbf\xbd\xef\xbf\xbd-7"});
 }
 
 TEST_CASE("restore re-creates the definitions after a reboot", "[manager]") {
