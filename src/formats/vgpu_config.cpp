@@ -8,11 +8,13 @@
 //         vgpu-devices: {"A16-2Q": 8}
 //
 // Export describes what each GPU holds now; import turns one config into a HostState.
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include "common/read_file.hpp"
 #include "formats/common.hpp"
@@ -359,15 +361,45 @@ Result<HostState> parse_document(const Reader& r, const YAML::Node& root,
   return state;
 }
 
+// Up to two: the documents in @p text. yaml-cpp 0.7 (Debian 12) reads some malformed input as
+// an endless run of empty documents, on which YAML::LoadAll() never returns while it allocates
+// (a fuzzing finding; yaml-cpp's upstream fix came later), so documents are counted with the
+// parser and no further than needed to tell one from several.
+std::size_t count_documents(const std::string& text) {
+  struct Ignore final : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+  } ignore;
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  std::size_t n = 0;
+  while (n < 2 && parser.HandleNextDocument(ignore))
+    ++n;
+  return n;
+}
+
 }  // namespace
 
 Result<HostState> parse_nvidia_vgpu_config(std::string_view text, std::string_view origin,
                                            const std::vector<PhysicalGpu>& gpus,
                                            const TypeCatalog& catalog, std::string_view config) {
   const Reader r(origin, catalog);
-  std::vector<YAML::Node> documents;
+  const std::string source(text);
+  std::size_t count = 0;
+  YAML::Node document;
   try {
-    documents = YAML::LoadAll(std::string(text));
+    count = count_documents(source);
+    if (count == 1) document = YAML::Load(source);
   } catch (const YAML::Exception& e) {
     std::string where(origin);
     if (!e.mark.is_null())
@@ -377,17 +409,18 @@ Result<HostState> parse_nvidia_vgpu_config(std::string_view text, std::string_vi
         where + ": not valid YAML: " + vgpu::detail::escape_bytes(e.msg) +
             "; fix the file (a vgpu-device-manager config: version: v1, vgpu-configs: ...)");
   }
-  if (documents.empty())
+  if (count == 0)
     return fail(Errc::invalid_argument,
                 std::string(origin) +
                     ": the file is empty; write a vgpu-device-manager config "
                     "(version: v1, vgpu-configs: ...)");
-  if (documents.size() != 1)
+  if (count != 1)
     return fail(Errc::invalid_argument,
-                std::string(origin) + ": expected one YAML document, found " +
-                    std::to_string(documents.size()) + "; keep one config file per document");
+                std::string(origin) +
+                    ": expected one YAML document, found more (or YAML that yaml-cpp reads as "
+                    "endless empty documents); keep one config file per document");
   try {
-    return parse_document(r, documents.front(), gpus, config);
+    return parse_document(r, document, gpus, config);
   } catch (const YAML::Exception& e) {
     return fail(Errc::invalid_argument, std::string(origin) + ": cannot read the config: " +
                                             vgpu::detail::escape_bytes(e.msg));

@@ -40,7 +40,10 @@ std::optional<std::chrono::system_clock::time_point> parse_time(const std::strin
   if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z, &n) != 7 ||
       z != 'Z' || static_cast<std::size_t>(n) != text.size() || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-      tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+      tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60 ||
+      // system_clock counts nanoseconds in 64 bits: years before 1678 or after 2262 overflow
+      // it (fuzzing found "0550-02-31"). No vGPU was created before 1970.
+      tm.tm_year < 1970 || tm.tm_year > 2200)
     return std::nullopt;
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
@@ -192,7 +195,10 @@ Result<HostDescription> parse_host_description(std::string_view text, std::strin
     VGPU_TRY(created, v.optional_string("created_at"));
     if (created) {
       auto t = parse_time(*created);
-      if (!t) return v.error("created_at", "must be a UTC time such as \"2026-11-25T17:21:00Z\"");
+      if (!t)
+        return v.error("created_at",
+                       "must be a UTC time from 1970 to 2200 such as "
+                       "\"2026-11-25T17:21:00Z\"");
       inst.created_at = *t;
     }
     host.vgpus.push_back(std::move(inst));

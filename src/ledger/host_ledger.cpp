@@ -450,6 +450,13 @@ struct HostLedger::Impl {
       auto problem = validate_header(*size);
       if (!problem) return problem.error();
       std::string corrupt = *problem;
+      // A process that finds a ledger corrupted marks it retired, then renames it aside; a
+      // retired file at the path is one whose rename failed, or a kept copy put back. Handles
+      // refuse to work on a retired file, so it is moved aside like any corrupted one (fuzzing
+      // found that such a file opened and then failed every call).
+      if (corrupt.empty() &&
+          std::atomic_ref<std::uint32_t>(header().retired).load(std::memory_order_acquire) != 0)
+        corrupt = "it is marked retired: a process moved it aside as corrupted before";
       if (corrupt.empty() && journal().armed != 0) {
         corrupt = check_journal();
         if (corrupt.empty()) {

@@ -406,7 +406,29 @@ TEST_CASE("A corrupted ledger is moved aside and replaced by an empty one", "[le
   }
 }
 
-TEST_CASE("A truncated ledger is moved aside, and an empty file becomes a ledger", "[ledger][format]") {
+TEST_CASE("A retired ledger back at its path is moved aside again", "[ledger][format]") {
+  // A process that finds a ledger corrupted marks it retired and renames it aside. A retired
+  // file at the path (the rename failed, or someone put the kept copy back) used to open and
+  // then fail every call with "retired" (a fuzzing finding); now it is treated as corrupted.
+  TempDir dir;
+  const auto path = dir / "ledger";
+  {
+    auto l = open_at(path);
+    REQUIRE(put_all(l, numbered(1, 3)));
+  }
+  flip_byte(path, offsetof(ledger::Header, retired));  // 0 -> nonzero
+  auto l = open_at(path);
+  const auto& report = l.open_report();
+  INFO(report.corruption);
+  CHECK(report.corruption.find("retired") != std::string::npos);
+  CHECK(report.created);
+  CHECK(std::filesystem::exists(report.kept_aside));
+  CHECK(l.records().value().empty());
+  CHECK(l.check());
+}
+
+TEST_CASE("A truncated ledger is moved aside, and an empty file becomes a ledger",
+          "[ledger][format]") {
   for (const std::size_t size :
        {std::size_t{100}, std::size_t{5000}, ledger::records_offset + 10}) {
     INFO(size);

@@ -114,11 +114,18 @@ TEST_CASE("Malformed host descriptions are refused with precise messages", "[hos
       {"bad time",
        a16 + "{" + u1 +
            R"(, "type": "A16-2Q", "gpu": "0000:41:00.0", "created_at": "yesterday"}]})",
-       "vgpus[0].created_at: must be a UTC time such as \"2026-11-25T17:21:00Z\""},
+       "vgpus[0].created_at: must be a UTC time from 1970 to 2200 such as "
+       "\"2026-11-25T17:21:00Z\""},
       {"impossible date",
        a16 + "{" + u1 +
            R"(, "type": "A16-2Q", "gpu": "0000:41:00.0", "created_at": "2026-02-31T01:02:03Z"}]})",
-       "vgpus[0].created_at: must be a UTC time such as \"2026-11-25T17:21:00Z\""},
+       "vgpus[0].created_at: must be a UTC time from 1970 to 2200 such as "
+       "\"2026-11-25T17:21:00Z\""},
+      {"year outside the clock's range (a fuzzing finding: signed overflow)",
+       a16 + "{" + u1 +
+           R"(, "type": "A16-2Q", "gpu": "0000:41:00.0", "created_at": "0550-01-31T00:00:00Z"}]})",
+       "vgpus[0].created_at: must be a UTC time from 1970 to 2200 such as "
+       "\"2026-11-25T17:21:00Z\""},
       {"type of another model", a16 + "{" + u1 + R"(, "type": "L4-2Q", "gpu": "0000:41:00.0"}]})",
        "vgpus[0]: GPU 0000:41:00.0 (NVIDIA A16) does not support L4-2Q", Errc::not_supported},
       {"truncated", R"({"gpus": [{"model": "A16"})",
