@@ -70,7 +70,10 @@ class Reader {
     std::string where = origin_;
     if (!m.is_null())
       where += ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
-    return fail(Errc::invalid_argument, where + ": " + (path.empty() ? "" : path + ": ") + message);
+    // Paths hold the file's own keys (config names, type names), which may hold any byte.
+    return fail(
+        Errc::invalid_argument,
+        where + ": " + (path.empty() ? "" : vgpu::detail::escape_bytes(path) + ": ") + message);
   }
 
   // The entries of mapping @p node, keys checked against @p allowed and for duplicates.
@@ -299,7 +302,7 @@ Result<HostState> parse_document(const Reader& r, const YAML::Node& root,
   std::string chosen(wanted);
   std::string names;
   for (const auto& [name, list] : read)
-    names += (names.empty() ? "" : ", ") + name;
+    names += (names.empty() ? "" : ", ") + vgpu::detail::printable(name);
   if (chosen.empty()) {
     if (read.count("default"))
       chosen = "default";

@@ -146,6 +146,9 @@ std::string check_slot(const RecordImage& r) {
   if (r.checksum != record_checksum(r)) return "checksum mismatch";
   if (r.state > 3) return "invalid state " + std::to_string(r.state);
   if (r.gpu_device > 31 || r.gpu_function > 7) return "invalid PCI address";
+  // Writers refuse the nil UUID (encode), so a record holding it is damage (fuzzing found
+  // one that passed every other check).
+  if (all_zero(r.uuid, sizeof r.uuid)) return "the nil UUID";
   if (r.type_name[0] == '\0' || r.type_name[sizeof r.type_name - 1] != '\0')
     return "invalid type name";
   if (r.owner[sizeof r.owner - 1] != '\0' || r.device[sizeof r.device - 1] != '\0')

@@ -175,6 +175,9 @@ TEST_CASE("nvidia-vgpu-config: bad input is refused with file, line and what to 
       // yaml-cpp 0.7 reads this as endless empty documents; LoadAll() never returned on it
       // (a fuzzing finding, tests/fuzz/regressions/nvidia_vgpu_config).
       {", version: v1\n", "", "expected one YAML document, found more"},
+      // A config name with control bytes, printed escaped (a fuzzing finding).
+      {"version: v1\nvgpu-configs:\n  \"a\\x7f\\rb\": 1\n", "",
+       "vgpu-configs.a\\x7f\\x0db: expected a list"},
       {head + "    - {[1]: all, vgpu-devices: {}}\n", "", "a key must be text, got a list"},
       {std::string(5000, '[') + std::string(5000, ']'), "", "cfg.yaml"},
   };
