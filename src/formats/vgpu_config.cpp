@@ -219,7 +219,7 @@ Result<Entry> read_entry(const Reader& r, const YAML::Node& node, const std::str
           r.mapping(value, at, {}, "a mapping of vGPU types to counts, e.g. {\"A16-2Q\": 4}");
       if (!types) return types.error();
       for (const auto& [name, count] : *types) {
-        const std::string type_at = at + "." + name;
+        const std::string type_at = at + "." + vgpu::detail::printable(name);
         auto ref = r.catalog().find_type(name);
         if (!ref) return r.error(count, type_at, ref.error().message());
         auto n = r.number(count, type_at, max_count);
@@ -286,7 +286,9 @@ Result<HostState> parse_document(const Reader& r, const YAML::Node& root,
 
   std::map<std::string, std::vector<Entry>> read;
   for (const auto& [name, list] : *named) {
-    const std::string path = "vgpu-configs." + name;
+    // Paths name the file's own keys, which may hold any byte, and end up inside messages
+    // (other entries' paths too): printable from the start.
+    const std::string path = "vgpu-configs." + vgpu::detail::printable(name);
     if (!list.IsSequence() || list.size() == 0)
       return r.error(list, path,
                      "expected a list of at least one entry (- devices: ..., "
