@@ -25,16 +25,22 @@ std::string record_text(const VgpuRecord& r) {
 std::optional<VgpuRecord> parse_record(std::string_view text) {
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  auto uuid = Uuid::parse(j.value("uuid", ""));
-  if (!uuid) return std::nullopt;
-  VgpuRecord r;
-  r.uuid = *uuid;
-  r.type = j.value("type", "");
-  r.type_id = j.value("type_id", 0u);
-  r.placement = j.value("placement", 0u);
-  r.owner = j.value("owner", "");
-  r.created_at = j.value("created_at", std::int64_t{0});
-  return r;
+  // value() throws when a field has another type ("uuid": 7): such a file is not a record
+  // either (fuzzing found the throw).
+  try {
+    auto uuid = Uuid::parse(j.value("uuid", ""));
+    if (!uuid) return std::nullopt;
+    VgpuRecord r;
+    r.uuid = *uuid;
+    r.type = j.value("type", "");
+    r.type_id = j.value("type_id", 0u);
+    r.placement = j.value("placement", 0u);
+    r.owner = j.value("owner", "");
+    r.created_at = j.value("created_at", std::int64_t{0});
+    return r;
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
 }
 
 std::optional<VgpuRecord> RecordStore::load(const std::string& key) const {
