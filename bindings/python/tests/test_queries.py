@@ -69,3 +69,40 @@ def test_creatable(m: vgpu.Manager) -> None:
     assert avail["A16-4Q"].free_placements
     with pytest.raises(vgpu.NotFound):
         m.creatable("0000:ff:00.0")
+
+
+def test_lists_are_read_before_their_array_is_freed(m: vgpu.Manager,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # An element of a cffi array (out[i]) does not own its memory. The lists once converted
+    # their elements after the array was freed, and read whatever the allocator had left
+    # there (CI saw vgpu_count != 0 on a fresh host). Here every array the binding allocates
+    # is filled with 0xA5 the moment cffi frees it, so reading one late cannot pass.
+    import cffi
+
+    from vgpu._lib import ffi
+
+    c = cffi.FFI()
+    c.cdef("void *malloc(size_t); void *memset(void *, int, size_t); void free(void *);")
+    libc = c.dlopen(None)
+    sizes: dict[int, int] = {}
+
+    def alloc(size: int) -> object:
+        addr = int(c.cast("uintptr_t", libc.malloc(max(size, 1))))
+        sizes[addr] = size
+        return ffi.cast("void *", addr)
+
+    def scrub(p: object) -> None:
+        addr = int(ffi.cast("uintptr_t", p))
+        libc.memset(c.cast("void *", addr), 0xA5, sizes.pop(addr))
+        libc.free(c.cast("void *", addr))
+
+    monkeypatch.setattr(ffi, "new", ffi.new_allocator(alloc, scrub))
+    a16 = first_gpu(m, "NVIDIA A16")
+    made = m.create("A16-4Q", owner="vm-1")
+    gpus = m.gpus()
+    assert [g.index for g in gpus] == list(range(7))
+    assert sum(g.vgpu_count for g in gpus) == 1
+    assert [g.used_framebuffer_bytes for g in gpus if g.vgpu_count] == [4 * GIB]
+    assert {t.name for t in m.types(a16)} >= {"A16-4Q", "A16-16Q"}
+    assert {a.type for a in m.creatable(a16)} >= {"A16-4Q"}
+    assert [(i.uuid, i.owner) for i in m.instances()] == [(made[0].uuid, "vm-1")]

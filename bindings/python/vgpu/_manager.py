@@ -293,7 +293,11 @@ class Manager:
         cb = ffi.NULL if log is None else self._log_callback(log)
         check(lib().vgpu_manager_set_log(h, cb, int(level), ffi.NULL))
 
-    def _list(self, fn: Any, ctype: str, version: int, *args: Any) -> List[Any]:
+    def _list(self, conv: Callable[[Any], T], fn: Any, ctype: str, version: int,
+              *args: Any) -> List[T]:
+        """Runs the two-call list function ``fn(out, count, manager, *args)`` and converts each
+        element with ``conv`` while the array is alive: an element cdata (``out[i]``) does not
+        own its memory, which cffi frees with ``out``."""
         h = self._h()
         count = ffi.new("size_t *")
         check(fn(ffi.NULL, count, h, *args))
@@ -305,27 +309,25 @@ class Manager:
             rc = fn(out, count, h, *args)
             if rc != Status.BUFFER_TOO_SMALL:  # the state changed between the calls: again
                 check(rc)
-                return [out[i] for i in range(count[0])]
+                return [conv(out[i]) for i in range(count[0])]
 
     def gpus(self) -> List[GpuInfo]:
         """The host's GPUs in PCI address order."""
         L = lib()
-        return [GpuInfo._from_c(c) for c in
-                self._list(L.vgpu_manager_gpus, "vgpu_gpu_info_t", L.VGPU_GPU_INFO_VERSION)]
+        return self._list(GpuInfo._from_c, L.vgpu_manager_gpus, "vgpu_gpu_info_t",
+                          L.VGPU_GPU_INFO_VERSION)
 
     def types(self, gpu: str) -> List[TypeInfo]:
         """The vGPU types GPU ``gpu`` (a PCI address) supports in its current mode."""
         L = lib()
-        return [TypeInfo._from_c(c) for c in
-                self._list(L.vgpu_manager_types, "vgpu_type_info_t", L.VGPU_TYPE_INFO_VERSION,
-                           gpu.encode())]
+        return self._list(TypeInfo._from_c, L.vgpu_manager_types, "vgpu_type_info_t",
+                          L.VGPU_TYPE_INFO_VERSION, gpu.encode())
 
     def creatable(self, gpu: str) -> List[Availability]:
         """The types that can be created on GPU ``gpu`` now, with what remains of each."""
         L = lib()
-        return [Availability._from_c(c) for c in
-                self._list(L.vgpu_manager_creatable, "vgpu_availability_t",
-                           L.VGPU_AVAILABILITY_VERSION, gpu.encode())]
+        return self._list(Availability._from_c, L.vgpu_manager_creatable, "vgpu_availability_t",
+                          L.VGPU_AVAILABILITY_VERSION, gpu.encode())
 
     def find_type(self, name: str) -> TypeInfo:
         """Looks a type up by name (``"A16-2Q"``; case-insensitive)."""
@@ -336,9 +338,8 @@ class Manager:
     def instances(self) -> List[Instance]:
         """Every vGPU the host's ledger records (reserved, active or releasing)."""
         L = lib()
-        return [Instance._from_c(c) for c in
-                self._list(L.vgpu_manager_instances, "vgpu_instance_info_t",
-                           L.VGPU_INSTANCE_INFO_VERSION)]
+        return self._list(Instance._from_c, L.vgpu_manager_instances, "vgpu_instance_info_t",
+                          L.VGPU_INSTANCE_INFO_VERSION)
 
     def instance(self, uuid: str) -> Instance:
         """One vGPU by UUID."""
