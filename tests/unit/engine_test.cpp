@@ -1062,6 +1062,18 @@ TEST_CASE("Anti-affinity: an owner's vGPUs go to distinct GPUs", "[engine][error
   REQUIRE(again);
   CHECK(again->at(0).gpu == 1);
   CHECK(again->at(1).gpu == 2);
+  // An owner holding control bytes is escaped in the reason (found by the request_file
+  // fuzzer: a raw DEL reached `vgpuctl explain`'s table).
+  Request odd = Request::of(type_named("A16-2Q"));
+  odd.owner = std::string("vm\x7f\n", 4);
+  REQUIRE(e.place(odd));
+  auto why = e.explain(odd);
+  bool escaped = false;
+  for (const auto& v : why.gpus) {
+    CHECK(v.reason.find_first_of("\x7f\n") == std::string::npos);
+    escaped = escaped || v.reason.find("vm\\x7f\\x0a (anti-affinity)") != std::string::npos;
+  }
+  CHECK(escaped);
 }
 
 TEST_CASE("Commit and destroy refuse what does not exist or breaks the rules", "[engine][errors]") {

@@ -28,6 +28,7 @@
 
 #include "vgpu/catalog.hpp"
 #include "vgpu/error.hpp"
+#include "vgpu/model/text.hpp"
 #include "vgpu/placement/occupancy.hpp"
 #include "vgpu/placement/policy.hpp"
 
@@ -707,7 +708,7 @@ class PlacementEngine {
         auto it = owners_.find(*owner_);
         if (it != owners_.end() &&
             std::find(it->second.begin(), it->second.end(), g) != it->second.end())
-          return "already holds a vGPU of " + *owner_ + " (anti-affinity)";
+          return "already holds a vGPU of " + detail::printable(*owner_) + " (anti-affinity)";
       }
     }
     return {};
