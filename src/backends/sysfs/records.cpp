@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -22,6 +23,34 @@ std::string record_text(const VgpuRecord& r) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace) + '\n';
 }
 
+namespace {
+
+// Seconds since the epoch of 2200-01-01, the latest created_at a record may hold (as for host
+// descriptions): later ones would overflow system_clock's nanoseconds in created().
+constexpr std::int64_t latest_created_at = 7'258'118'400;
+
+// An integer field from min to max; absent: 0. Another type, a fraction or a value out of
+// range makes the file not a record: nlohmann's value<T>() would convert 1e20 to T, which is
+// undefined behaviour (fuzzing found it).
+std::optional<std::int64_t> integer_field(const json& j, const char* key, std::int64_t min,
+                                          std::int64_t max) {
+  const auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (it->is_number_unsigned()) {
+    const auto v = it->get<std::uint64_t>();
+    if (v > static_cast<std::uint64_t>(max)) return std::nullopt;
+    return static_cast<std::int64_t>(v);
+  }
+  if (it->is_number_integer()) {
+    const auto v = it->get<std::int64_t>();
+    if (v < min || v > max) return std::nullopt;
+    return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<VgpuRecord> parse_record(std::string_view text) {
   json j = json::parse(text.begin(), text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
@@ -33,10 +62,15 @@ std::optional<VgpuRecord> parse_record(std::string_view text) {
     VgpuRecord r;
     r.uuid = *uuid;
     r.type = j.value("type", "");
-    r.type_id = j.value("type_id", 0u);
-    r.placement = j.value("placement", 0u);
+    constexpr std::int64_t u32_max = std::numeric_limits<std::uint32_t>::max();
+    const auto type_id = integer_field(j, "type_id", 0, u32_max);
+    const auto placement = integer_field(j, "placement", 0, u32_max);
+    const auto created_at = integer_field(j, "created_at", 0, latest_created_at);
+    if (!type_id || !placement || !created_at) return std::nullopt;
+    r.type_id = static_cast<std::uint32_t>(*type_id);
+    r.placement = static_cast<std::uint32_t>(*placement);
     r.owner = j.value("owner", "");
-    r.created_at = j.value("created_at", std::int64_t{0});
+    r.created_at = *created_at;
     return r;
   } catch (const json::exception&) {
     return std::nullopt;
