@@ -79,24 +79,25 @@ struct ChurnWorkload {
   /// The default VM kinds: desktops by type and by requirement, compute by requirement and by
   /// type.
   static std::vector<ChurnKind> standard_kinds() {
-    auto by_type = [](std::string name, std::string type, double day, double night, double hours) {
+    // (mean, not hours: a parameter named like a field trips clang's -Wshadow in users' builds)
+    auto by_type = [](std::string name, std::string type, double day, double night, double mean) {
       ChurnKind k;
       k.name = std::move(name);
       k.type = std::move(type);
       k.day_weight = day;
       k.night_weight = night;
-      k.mean_hours = hours;
+      k.mean_hours = mean;
       return k;
     };
     auto by_need = [](std::string name, Series series, std::uint64_t gib, double day, double night,
-                      double hours) {
+                      double mean) {
       ChurnKind k;
       k.name = std::move(name);
       k.need.series = series;
       k.need.min_framebuffer = Bytes::gib(gib);
       k.day_weight = day;
       k.night_weight = night;
-      k.mean_hours = hours;
+      k.mean_hours = mean;
       return k;
     };
     return {

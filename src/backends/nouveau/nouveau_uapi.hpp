@@ -5,9 +5,16 @@
 
 #include <drm.h>
 // nouveau_drm.h is C: one struct has a member called `class`.
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wkeyword-macro"
+#endif
 #define class class_
 #include <nouveau_drm.h>
 #undef class
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#endif
 
 #ifndef NOUVEAU_GETPARAM_EXEC_PUSH_MAX
 #define NOUVEAU_GETPARAM_EXEC_PUSH_MAX 17
