@@ -50,41 +50,74 @@ void check_status(int rc) {
   if (rc != VGPU_OK) INVARIANT(vgpu_last_error()->message[0] != '\0');
 }
 
-std::vector<vgpu_gpu_info_t> gpus_of(vgpu_manager_t* m) {
-  std::size_t n = 0;
-  INVARIANT(vgpu_manager_gpus(nullptr, &n, m) == VGPU_OK);
-  std::vector<vgpu_gpu_info_t> out(n);
-  if (n > 0) vgpu_gpu_info_init(&out[0], VGPU_GPU_INFO_VERSION);
-  INVARIANT(vgpu_manager_gpus(out.data(), &n, m) == VGPU_OK);
-  return out;
-}
+// The arrays below start with room for this many elements: one call each in the common case,
+// and the two-call pattern (VGPU_E_BUFFER_TOO_SMALL, then a bigger array) when a host holds
+// more. One call instead of two per view matters: the views are read after every step.
+constexpr std::size_t kFirstCapacity = 16;
 
-std::vector<vgpu_instance_info_t> instances_of(vgpu_manager_t* m) {
-  for (;;) {
-    std::size_t n = 0;
-    INVARIANT(vgpu_manager_instances(nullptr, &n, m) == VGPU_OK);
-    std::vector<vgpu_instance_info_t> out(n + 1);
-    vgpu_instance_info_init(&out[0], VGPU_INSTANCE_INFO_VERSION);
-    std::size_t cap = out.size();
-    const int rc = vgpu_manager_instances(out.data(), &cap, m);
-    if (rc == VGPU_E_BUFFER_TOO_SMALL) continue;
-    INVARIANT(rc == VGPU_OK);
-    out.resize(cap);
+std::vector<vgpu_gpu_info_t> gpus_of(vgpu_manager_t* m) {
+  for (std::size_t capacity = kFirstCapacity;;) {
+    std::vector<vgpu_gpu_info_t> out(capacity);
+    vgpu_gpu_info_init(&out[0], VGPU_GPU_INFO_VERSION);
+    std::size_t n = out.size();
+    const int rc = vgpu_manager_gpus(out.data(), &n, m);
+    if (rc == VGPU_E_BUFFER_TOO_SMALL) {
+      INVARIANT(n > capacity);  // the count a too-small array gets back is the one needed
+      capacity = n;
+      continue;
+    }
+    INVARIANT(rc == VGPU_OK && n <= capacity);
+    out.resize(n);
     return out;
   }
 }
 
-// The host's invariants, through the C ABI's own views.
-void check_host(vgpu_manager_t* m) {
-  const auto gpus = gpus_of(m);
-  const auto vgpus = instances_of(m);
+std::vector<vgpu_instance_info_t> instances_of(vgpu_manager_t* m, std::size_t expected) {
+  for (std::size_t capacity = expected + kFirstCapacity;;) {
+    std::vector<vgpu_instance_info_t> out(capacity);
+    vgpu_instance_info_init(&out[0], VGPU_INSTANCE_INFO_VERSION);
+    std::size_t n = out.size();
+    const int rc = vgpu_manager_instances(out.data(), &n, m);
+    if (rc == VGPU_E_BUFFER_TOO_SMALL) {
+      INVARIANT(n > capacity);
+      capacity = n;
+      continue;
+    }
+    INVARIANT(rc == VGPU_OK && n <= capacity);
+    out.resize(n);
+    return out;
+  }
+}
+
+// What the harness knows of the host between steps: read once after each step and used by the
+// next one (to pick GPUs and vGPUs, and as the "before" of its all-or-nothing checks).
+struct HostView {
+  std::vector<vgpu_gpu_info_t> gpus;
+  std::vector<vgpu_instance_info_t> vgpus;
+};
+
+// Types do not change while a manager is open: each is looked up once per input.
+const vgpu_type_info_t& type_of(vgpu_manager_t* m, std::map<std::string, vgpu_type_info_t>& cache,
+                                const char* name) {
+  auto [it, added] = cache.try_emplace(name);
+  if (added) {
+    it->second = VGPU_TYPE_INFO_INIT;
+    INVARIANT(vgpu_manager_find_type(&it->second, m, name) == VGPU_OK);
+  }
+  return it->second;
+}
+
+// The host's invariants, through the C ABI's own views; returns the views.
+HostView check_host(vgpu_manager_t* m, std::map<std::string, vgpu_type_info_t>& types,
+                    std::size_t expected_vgpus) {
+  HostView view{gpus_of(m), instances_of(m, expected_vgpus)};
   std::map<std::string, std::vector<const vgpu_instance_info_t*>> on;
-  for (const auto& v : vgpus) {
+  for (const auto& v : view.vgpus) {
     INVARIANT(v.state == VGPU_STATE_ACTIVE);  // one process: nothing half-done after a call
     on[v.gpu].push_back(&v);
   }
   std::size_t counted = 0;
-  for (const auto& g : gpus) {
+  for (const auto& g : view.gpus) {
     const auto& mine = on[g.pci_address];
     INVARIANT(g.vgpu_count == mine.size());
     counted += mine.size();
@@ -92,8 +125,7 @@ void check_host(vgpu_manager_t* m) {
     std::uint64_t size = 0;
     std::vector<std::pair<std::uint32_t, std::uint32_t>> spans;
     for (const auto* v : mine) {
-      vgpu_type_info_t t = VGPU_TYPE_INFO_INIT;
-      INVARIANT(vgpu_manager_find_type(&t, m, v->type) == VGPU_OK);
+      const vgpu_type_info_t& t = type_of(m, types, v->type);
       INVARIANT(std::strcmp(t.model, g.model) == 0);
       used += t.framebuffer_bytes;
       if (g.mode == VGPU_MODE_EQUAL_SIZE) {
@@ -108,7 +140,8 @@ void check_host(vgpu_manager_t* m) {
     INVARIANT(used == g.used_framebuffer_bytes);
     INVARIANT(used <= g.framebuffer_bytes);
   }
-  INVARIANT(counted == vgpus.size());
+  INVARIANT(counted == view.vgpus.size());
+  return view;
 }
 
 vgpu_request_t make_request(Input& in, const std::vector<vgpu_gpu_info_t>& gpus,
@@ -155,8 +188,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   o.one_type_per_gpu = in.small(4) == 0;
   if (vgpu_manager_open(&m, &o) != VGPU_OK) violated("open", __LINE__);
   vgpu_manager_t* closed = nullptr;
+  std::map<std::string, vgpu_type_info_t> types;
+  HostView view = check_host(m, types, 0);
+  INVARIANT(view.vgpus.empty());
   for (int step = 0; step < 64 && !in.done(); ++step) {
-    const auto gpus = gpus_of(m);
+    const auto& gpus = view.gpus;
+    const std::size_t before = view.vgpus.size();
+    std::size_t expected = before;  // vGPUs after the step, checked against the next view
     std::vector<const char*> names;
     names.reserve(4);  // requests point into it: it must not reallocate
     int rc = VGPU_OK;
@@ -167,22 +205,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         vgpu_request_t r = make_request(in, gpus, names);
         std::vector<vgpu_instance_info_t> out(8);
         vgpu_instance_info_init(&out[0], VGPU_INSTANCE_INFO_VERSION);
-        const std::size_t before = instances_of(m).size();
         rc = vgpu_manager_create(out.data(), out.size(), m, &r);
         check_status(rc);
-        const std::size_t after = instances_of(m).size();
-        const std::size_t want = r.count == 0 ? 1 : r.count;
-        INVARIANT(rc == VGPU_OK ? after == before + want : after == before);  // all or nothing
+        if (rc == VGPU_OK) expected = before + (r.count == 0 ? 1 : r.count);  // all or nothing
         break;
       }
       case 3:
       case 4: {  // destroy one, or a made-up one
-        const auto vgpus = instances_of(m);
+        const auto& vgpus = view.vgpus;
         if (!vgpus.empty() && in.small(4) != 0) {
           rc = vgpu_manager_destroy(m,
                                     vgpus[in.small(static_cast<std::uint32_t>(vgpus.size()))].uuid);
           check_status(rc);
           INVARIANT(rc == VGPU_OK);
+          expected = before - 1;
         } else {
           rc =
               vgpu_manager_destroy(m, in.small(2) ? "11111111-2222-4333-8444-555555555555" : "bad");
@@ -197,7 +233,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const vgpu_request_t* batch[] = {&a, &b};
         vgpu_plan_entry_t* plan = nullptr;
         std::size_t n = 0;
-        const std::size_t before = instances_of(m).size();
         rc = vgpu_manager_plan(&plan, &n, m, batch, 2, VGPU_PLAN_ENTRY_VERSION);
         check_status(rc);
         if (rc == VGPU_OK)
@@ -206,7 +241,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         else
           INVARIANT(plan == nullptr);
         vgpu_free(plan);
-        INVARIANT(instances_of(m).size() == before);
         break;
       }
       case 6: {  // explain
@@ -238,6 +272,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           INVARIANT(a[i].remaining > 0);
         std::size_t tn = 0;
         check_status(vgpu_manager_types(nullptr, &tn, m, in.small(8) ? gpu : "00:00"));
+        std::size_t vn = 0;  // the count-only form of the two-call pattern
+        check_status(vgpu_manager_instances(nullptr, &vn, m));
+        INVARIANT(vn == before);
         break;
       }
       case 8: {  // reconcile: one process, nothing to repair
@@ -261,7 +298,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       }
     }
-    check_host(m);
+    view = check_host(m, types, expected);
+    INVARIANT(view.vgpus.size() == expected);
   }
   INVARIANT(vgpu_manager_close(m) == VGPU_OK);
   return 0;
