@@ -45,3 +45,20 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 echo "bootstrap.sh: all ${#packages[@]} packages present"
+
+# OpenStack Placement's own request schemas (placement/schemas/*.py of Debian's
+# python3-placement), for the placement export's test. The package's dependencies (85 more
+# packages, GTK among them) serve the Placement service, not its schemas, which import only
+# each other and placement/db/constants.py. So the package is fetched from Debian's archive
+# and unpacked, not installed; an installed python3-placement is used as it is.
+placement_dir=/usr/local/share/vgpu/openstack-placement
+if [ ! -f /usr/lib/python3/dist-packages/placement/schemas/inventory.py ] &&
+  [ ! -f "$placement_dir/placement/schemas/inventory.py" ]; then
+  tmp=$(mktemp -d)
+  chmod 0777 "$tmp"  # apt downloads as its _apt user, which must be able to write here
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && apt-get download -qq python3-placement >/dev/null && dpkg-deb -x python3-placement_*.deb root)
+  "${sudo[@]}" mkdir -p "$placement_dir"
+  "${sudo[@]}" cp -r "$tmp/root/usr/lib/python3/dist-packages/placement" "$placement_dir/"
+  echo "bootstrap.sh: OpenStack Placement's schemas unpacked in $placement_dir"
+fi

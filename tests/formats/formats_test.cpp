@@ -1,6 +1,7 @@
 // libvirt node devices and <hostdev> elements (validated with libvirt's own RelaxNG schemas by
 // virt-xml-validate), mdevctl definitions and OpenStack Placement providers (validated with
-// the hand-written schema in schemas/placement.schema.json), all from live Manager state.
+// Placement's own request schemas by placement_api.py, and with the hand-written schema in
+// schemas/placement.schema.json for what those leave open), all from live Manager state.
 #include "support.hpp"
 
 namespace {
@@ -187,8 +188,9 @@ TEST_CASE("placement: one provider per GPU as Nova models it, valid per the Plac
   auto custom = json::parse(exported(inv, Format::placement, o));
   CHECK(custom["resource_providers"][0]["inventories"].contains("CUSTOM_VGPU_A16_4Q"));
   CHECK(custom["nova_conf"]["mdev_vgpu-a16-4q"]["mdev_class"] == "CUSTOM_VGPU_A16_4Q");
-  vgpu::test::require_schema_valid("placement.schema.json",
-                                   {file, dir.write("custom.json", custom.dump())});
+  const auto custom_file = dir.write("custom.json", custom.dump());
+  vgpu::test::require_schema_valid("placement.schema.json", {file, custom_file});
+  require_placement_api_valid({file, custom_file});
 
   o.placement_types = {"A16-3Q"};
   CHECK(export_error(inv, Format::placement, o, "--type 'A16-3Q': no GPU of this host") ==
@@ -203,7 +205,9 @@ TEST_CASE("placement: driver type ids become Nova's id traits", "[formats][place
   o.placement_types = {"RTX6000-Ada-1Q"};
   auto doc = json::parse(exported(inv, Format::placement, o));
   ScratchDir dir;
-  vgpu::test::require_schema_valid("placement.schema.json", {dir.write("p.json", doc.dump())});
+  const auto file = dir.write("p.json", doc.dump());
+  vgpu::test::require_schema_valid("placement.schema.json", {file});
+  require_placement_api_valid({file});
   CHECK(doc["resource_providers"][0]["traits"] ==
         json{"CUSTOM_NVIDIA_RTX_6000_ADA_4Q", "CUSTOM_NVIDIA_944"});
   CHECK(doc["resource_providers"][1]["mdev_type"] == "nvidia-941");

@@ -127,6 +127,22 @@ inline void require_schema_valid(const std::string& schema, const std::vector<fs
   REQUIRE(r.code == 0);
 }
 
+// OpenStack Placement's own request schemas, applied to the requests Nova makes for each
+// provider of a placement export (placement_api.py).
+inline void require_placement_api_valid(const std::vector<fs::path>& files) {
+  INFO(
+      "OpenStack Placement's schemas were not found when this build was configured: run "
+      "scripts/bootstrap.sh, then configure again");
+  REQUIRE(std::string(VGPU_PLACEMENT_SCHEMAS) != "");
+  std::string command = std::string(VGPU_PYTHON3) + " " + VGPU_FORMATS_TEST_DIR +
+                        "/placement_api.py " + VGPU_PLACEMENT_SCHEMAS;
+  for (const auto& f : files)
+    command += " " + f.string();
+  auto r = shell(command);
+  INFO(command << ":\n" << r.out);
+  REQUIRE(r.code == 0);
+}
+
 }  // namespace vgpu::test
 
 // The names the format tests use (`using namespace formats_test;` in each test file).
@@ -138,6 +154,7 @@ using vgpu::test::documents;
 using vgpu::test::exported;
 using vgpu::test::inventory_of;
 using vgpu::test::open_manager;
+using vgpu::test::require_placement_api_valid;
 using vgpu::test::ScratchDir;
 using Format = vgpu::formats::Format;
 }  // namespace formats_test
