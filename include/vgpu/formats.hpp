@@ -141,6 +141,11 @@ struct ExportOptions {
   /// never puts two sizes on one GPU. The field needs Kubernetes' alpha feature gate
   /// DRADeviceCompatibilityGroups; API servers without it refuse or drop the field.
   bool dra_compatibility_groups = false;
+  /// dra: the pool's generation, in every slice. Kubernetes uses the slices of a pool's
+  /// highest generation and ignores older ones, so each publication of a changed host must
+  /// carry a higher generation than the last (e.g. a counter the publisher keeps, or the time
+  /// in seconds). From 1 to 2^63 - 1 (an int64 in the API); 0 is Errc::invalid_argument.
+  std::uint64_t dra_generation = 1;
   /// nvidia-vgpu-config: the name of the config that describes the host.
   std::string config_name = "default";
 };

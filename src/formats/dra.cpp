@@ -197,7 +197,8 @@ ojson slice_json(const std::string& name, const std::string& node, const ExportO
           {"spec",
            {{"driver", options.dra_driver},
             {"nodeName", node},
-            {"pool", {{"name", node}, {"generation", 1}, {"resourceSliceCount", 0}}},
+            {"pool",
+             {{"name", node}, {"generation", options.dra_generation}, {"resourceSliceCount", 0}}},
             {key, std::move(items)}}}};
 }
 
@@ -224,6 +225,12 @@ Result<std::vector<ojson>> dra_slices(const Inventory& inventory, const ExportOp
                 "the DRA driver name " + vgpu::detail::quoted(options.dra_driver) +
                     " is not a lower-case DNS subdomain of at most 63 characters; give one your "
                     "organisation owns, e.g. --dra-driver vgpu.example.com");
+  if (options.dra_generation == 0 ||
+      options.dra_generation > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
+    return fail(Errc::invalid_argument,
+                "the pool generation " + std::to_string(options.dra_generation) +
+                    " is outside 1 to 9223372036854775807 (an int64 above 0); give a number "
+                    "higher than the last publication's, e.g. --dra-generation $(date +%s)");
 
   ojson counter_sets = ojson::array();
   std::vector<ojson> devices;

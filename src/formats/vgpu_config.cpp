@@ -290,10 +290,11 @@ Result<HostState> parse_document(const Reader& r, const YAML::Node& root,
     // (other entries' paths too): printable from the start.
     const std::string path = "vgpu-configs." + vgpu::detail::printable(name);
     if (!list.IsSequence() || list.size() == 0)
-      return r.error(list, path,
-                     "expected a list of at least one entry (- devices: ..., "
-                     "vgpu-devices: ...), got " +
-                         Reader::describe(list));
+      return r.error(
+          list, path,
+          "expected a list of at least one entry (- devices: ..., "
+          "vgpu-devices: ...), got " +
+              (list.IsSequence() ? std::string("an empty list") : Reader::describe(list)));
     for (std::size_t i = 0; i < list.size(); ++i) {
       auto e = read_entry(r, list[i], path + "[" + std::to_string(i) + "]");
       if (!e) return e.error();

@@ -290,3 +290,30 @@ TEST_CASE("dra: names Kubernetes would refuse are errors that say what to give",
   REQUIRE(ok);
   CHECK_THAT(*ok, Catch::Contains("nodeName: gpu-host.example.com"));
 }
+
+TEST_CASE("dra: every slice carries the pool generation the publisher gives", "[formats][dra]") {
+  auto m = open_manager();
+  auto inv = inventory_of(*m);
+  inv.node = "node-1";
+  ExportOptions o;
+  o.dra_json = true;
+  auto first = vgpu::formats::export_inventory(inv, Format::dra, o);
+  REQUIRE(first);
+  o.dra_generation = 1796630000;  // a later publication: the time in seconds
+  auto later = vgpu::formats::export_inventory(inv, Format::dra, o);
+  REQUIRE(later);
+  const auto items = json::parse(*later)["items"];
+  REQUIRE(items.size() > 1);
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    CHECK(json::parse(*first)["items"][i]["spec"]["pool"]["generation"] == 1);
+    CHECK(items[i]["spec"]["pool"]["generation"] == 1796630000);
+    CHECK(items[i]["spec"]["pool"]["resourceSliceCount"] == items.size());
+  }
+  for (const std::uint64_t bad : {std::uint64_t{0}, std::uint64_t{1} << 63}) {
+    o.dra_generation = bad;
+    auto r = vgpu::formats::export_inventory(inv, Format::dra, o);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code() == vgpu::Errc::invalid_argument);
+    CHECK_THAT(r.error().message(), Catch::Contains("--dra-generation"));
+  }
+}

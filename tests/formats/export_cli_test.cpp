@@ -39,6 +39,9 @@ TEST_CASE("vgpuctl export writes every format from the host's state", "[formats]
   auto dra = h.ctl("--json export --format dra --node compute-7 --gpu 0000:43:00.0");
   CHECK(dra.code == 0);
   CHECK(json::parse(dra.out)["items"][0]["spec"]["nodeName"] == "compute-7");
+  dra = h.ctl("--json export --format dra --node compute-7 --dra-generation 42");
+  CHECK(dra.code == 0);
+  CHECK(json::parse(dra.out)["items"][0]["spec"]["pool"]["generation"] == 42);
   const std::string out = (h.dir.path() / "cfg.yaml").string();
   auto config = h.ctl("export --format nvidia-vgpu-config --config mine --output " + out);
   CHECK(config.code == 0);
@@ -67,7 +70,10 @@ TEST_CASE("vgpuctl export refuses what does not fit, with exit codes", "[formats
   };
   const std::vector<Case> cases = {
       {"export --format virsh", "--format: unknown export format 'virsh'; valid formats:", 2},
-      {"export", "--format is required", 2},
+      {"export", "--format is required: give one of libvirt-nodedev,", 2},
+      {"export --format placement --dra-generation 2",
+       "--dra-generation belongs to --format dra, not placement", 2},
+      {"export --format dra --dra-generation 0", "give a number higher than the last", 2},
       {"export --format placement --uuid 3b8e3a62-6a4c-4b8e-9a3e-2f1d5c7b9e01",
        "--uuid belongs to --format libvirt-hostdev and mdevctl, not placement", 2},
       {"export --format dra --type A16-2Q", "--type belongs to --format placement, not dra", 2},

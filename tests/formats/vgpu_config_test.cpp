@@ -122,6 +122,9 @@ TEST_CASE("nvidia-vgpu-config: bad input is refused with file, line and what to 
       {"version: v1\nvgpu-configs: {}\n", "", "vgpu-configs: no config in it"},
       {"version: v1\nvgpu-configs:\n  default: {devices: all}\n", "",
        "vgpu-configs.default: expected a list of at least one entry"},
+      {"version: v1\nvgpu-configs:\n  default: []\n", "",
+       "cfg.yaml:3:12: vgpu-configs.default: expected a list of at least one entry (- devices: "
+       "..., vgpu-devices: ...), got an empty list"},
       {head + "    - device: all\n      vgpu-devices: {}\n", "",
        "cfg.yaml:4:7: vgpu-configs.default[0]: unknown key 'device'; valid keys here: devices, "
        "device-filter, vgpu-devices"},

@@ -54,6 +54,7 @@ struct ExportCommand::State {
   std::string format, gpu, uuid, output, node, hostdev_form, mdevctl_start, dra_driver, config;
   std::vector<std::string> types;
   bool custom_resource_class = false, compatibility_groups = false;
+  std::uint64_t dra_generation = vgpu::formats::ExportOptions{}.dra_generation;
 
   // Options that belong to one format only, with the formats they belong to.
   [[nodiscard]] vgpu::Result<void> check_options(vgpu::formats::Format f) const {
@@ -71,6 +72,7 @@ struct ExportCommand::State {
         {"--custom-resource-class", {Format::placement}, "placement"},
         {"--dra-driver", {Format::dra}, "dra"},
         {"--dra-compatibility-groups", {Format::dra}, "dra"},
+        {"--dra-generation", {Format::dra}, "dra"},
         {"--config", {Format::nvidia_vgpu_config}, "nvidia-vgpu-config"},
     };
     for (const auto& r : rules) {
@@ -110,6 +112,7 @@ struct ExportCommand::State {
     o.dra_driver = dra_driver;
     o.dra_json = *json_flag;
     o.dra_compatibility_groups = compatibility_groups;
+    o.dra_generation = dra_generation;
     o.config_name = config;
     return o;
   }
@@ -121,6 +124,11 @@ bool ExportCommand::given() const {
 
 int ExportCommand::run(vgpu::Manager& manager, const Reporter& report) const {
   const State& s = *state_;
+  // Checked here rather than by CLI11's required(), whose message does not list the formats.
+  if (s.format.empty())
+    return report(
+        bad("--format is required: give one of libvirt-nodedev, libvirt-hostdev, "
+            "mdevctl, placement, dra or nvidia-vgpu-config (docs/ecosystem.md)"));
   auto format = vgpu::formats::parse_format(s.format);
   if (!format) return report(format.error().with_context("--format"));
   if (auto ok = s.check_options(*format); !ok) return report(ok.error());
@@ -152,9 +160,8 @@ ExportCommand add_export_command(CLI::App& app, const bool& json) {
   state->command = cmd;
   auto& s = *state;
   cmd->add_option("--format", s.format,
-                  "libvirt-nodedev, libvirt-hostdev, mdevctl, placement, dra or "
-                  "nvidia-vgpu-config")
-      ->required();
+                  "Required: libvirt-nodedev, libvirt-hostdev, mdevctl, placement, dra or "
+                  "nvidia-vgpu-config");
   cmd->add_option("--gpu", s.gpu, "Only this GPU (PCI address)");
   cmd->add_option("--uuid", s.uuid, "Only this vGPU (libvirt-hostdev, mdevctl)");
   cmd->add_option("--output", s.output, "Write to FILE instead of stdout (replaced atomically)");
@@ -177,6 +184,9 @@ ExportCommand add_export_command(CLI::App& app, const bool& json) {
   cmd->add_flag("--dra-compatibility-groups", s.compatibility_groups,
                 "dra: keep one framebuffer size per equal-size GPU with compatibilityGroups "
                 "(Kubernetes alpha gate DRADeviceCompatibilityGroups)");
+  cmd->add_option("--dra-generation", s.dra_generation,
+                  "dra: the pool's generation (default 1); each publication of a changed host "
+                  "needs a higher one than the last, e.g. $(date +%s)");
   s.config = "default";
   cmd->add_option("--config", s.config,
                   "nvidia-vgpu-config: the config's name (default \"default\")");
