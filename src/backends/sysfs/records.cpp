@@ -39,6 +39,7 @@ std::optional<std::int64_t> integer_field(const json& j, const char* key, std::i
   if (it->is_number_unsigned()) {
     const auto v = it->get<std::uint64_t>();
     if (v > static_cast<std::uint64_t>(max)) return std::nullopt;
+    if (static_cast<std::int64_t>(v) < min) return std::nullopt;
     return static_cast<std::int64_t>(v);
   }
   if (it->is_number_integer()) {
