@@ -11,6 +11,7 @@
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
@@ -356,6 +357,13 @@ Result<HostState> parse_document(const Reader& r, const YAML::Node& root,
                              " type); give this GPU a type of its own model "
                              "(`vgpuctl types --gpu " +
                              gpu.address.to_string() + "`)");
+        // What no mode of the GPU can hold is the file's mistake: said here, at its line,
+        // rather than by apply() later. Whether the types fit together is apply()'s to say.
+        const std::uint32_t most = std::max(ref.type->max_instances, ref.type->max_instances_mixed);
+        if (count > most)
+          return r.error(type_node, e.path + ".vgpu-devices." + ref.type->name,
+                         label + " holds at most " + std::to_string(most) + " " + ref.type->name +
+                             ", not " + std::to_string(count) + "; lower the count");
         DesiredVgpus d;
         d.type = ref.type->name;
         d.count = count;

@@ -62,6 +62,29 @@ TEST_CASE("vgpuctl export writes every format from the host's state", "[formats]
   CHECK(copy.ctl("export --format nvidia-vgpu-config --config mine").out == text);
 }
 
+TEST_CASE("vgpuctl export says on stderr why an export is empty", "[formats][cli]") {
+  Host h;
+  for (const char* format : {"libvirt-hostdev", "mdevctl"}) {
+    auto r = h.ctl(std::string("export --format ") + format);
+    INFO(format);
+    CHECK(r.code == 0);
+    CHECK_THAT(r.err, Catch::Contains("note: no active vGPU on this host, so nothing to export"));
+  }
+  auto r = h.ctl("export --format placement --node n1");
+  CHECK(r.code == 0);
+  CHECK(json::parse(r.out)["resource_providers"].empty());
+  CHECK_THAT(r.err, Catch::Contains("give the types to offer with --type TYPE"));
+  REQUIRE(h.ctl("create --type A16-2Q --gpu 0000:41:00.0").code == 0);
+  r = h.ctl("export --format mdevctl --gpu 0000:42:00.0");
+  CHECK_THAT(r.err, Catch::Contains("no active vGPU on this GPU"));
+  for (const char* args : {"export --format mdevctl", "export --format placement --node n1"}) {
+    r = h.ctl(args);
+    INFO(args);
+    CHECK(r.code == 0);
+    CHECK(r.err.empty());
+  }
+}
+
 TEST_CASE("vgpuctl export refuses what does not fit, with exit codes", "[formats][cli]") {
   Host h;
   struct Case {

@@ -122,6 +122,10 @@ TEST_CASE("nvidia-vgpu-config: bad input is refused with file, line and what to 
       {"version: v1\nvgpu-configs: {}\n", "", "vgpu-configs: no config in it"},
       {"version: v1\nvgpu-configs:\n  default: {devices: all}\n", "",
        "vgpu-configs.default: expected a list of at least one entry"},
+      {head + "    - devices: [0]\n      vgpu-devices: {A16-2Q: 99}\n", "",
+       "cfg.yaml:5:30: vgpu-configs.default[0].vgpu-devices.A16-2Q: GPU 0 (0000:41:00.0, NVIDIA "
+       "A16) "
+       "holds at most 8 A16-2Q, not 99; lower the count"},
       {"version: v1\nvgpu-configs:\n  default: []\n", "",
        "cfg.yaml:3:12: vgpu-configs.default: expected a list of at least one entry (- devices: "
        "..., vgpu-devices: ...), got an empty list"},

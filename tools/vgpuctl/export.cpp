@@ -122,6 +122,30 @@ bool ExportCommand::given() const {
   return state_->command->parsed();
 }
 
+namespace {
+
+// An export that succeeds with nothing in it is right (a script may loop over what is there),
+// but at a shell it looks like a failure: a note on stderr says why, and what gives more.
+void explain_empty(vgpu::formats::Format format, const std::string& text, bool one_gpu) {
+  using vgpu::formats::Format;
+  const char* where = one_gpu ? "this GPU" : "this host";
+  const bool none_active =
+      (format == Format::libvirt_hostdev && text.empty()) ||
+      (format == Format::mdevctl && text.find_first_not_of("[] \n") == std::string::npos);
+  if (none_active)
+    std::fprintf(stderr,
+                 "vgpuctl: note: no active vGPU on %s, so nothing to export "
+                 "(`vgpuctl list` shows what the ledger holds)\n",
+                 where);
+  if (format == Format::placement && text.find("\"resource_providers\": []") != std::string::npos)
+    std::fprintf(stderr,
+                 "vgpuctl: note: no resource provider: no GPU of %s holds vGPUs and --type names "
+                 "no type it supports; give the types to offer with --type TYPE\n",
+                 where);
+}
+
+}  // namespace
+
 int ExportCommand::run(vgpu::Manager& manager, const Reporter& report) const {
   const State& s = *state_;
   // Checked here rather than by CLI11's required(), whose message does not list the formats.
@@ -140,6 +164,7 @@ int ExportCommand::run(vgpu::Manager& manager, const Reporter& report) const {
   if (!inventory) return report(inventory.error());
   auto text = vgpu::formats::export_inventory(*inventory, *format, *options);
   if (!text) return report(text.error());
+  explain_empty(*format, *text, options->gpu.has_value());
   if (s.output.empty() || s.output == "-") {
     std::fwrite(text->data(), 1, text->size(), stdout);
     return std::fflush(stdout) == 0
