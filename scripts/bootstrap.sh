@@ -62,3 +62,16 @@ if [ ! -f /usr/lib/python3/dist-packages/placement/schemas/inventory.py ] &&
   "${sudo[@]}" cp -r "$tmp/root/usr/lib/python3/dist-packages/placement" "$placement_dir/"
   echo "bootstrap.sh: OpenStack Placement's schemas unpacked in $placement_dir"
 fi
+
+# Kubernetes' OpenAPI validators for the DRA export's test (kubernetes-models, from the npm
+# registry, pinned by tests/formats/k8s/package-lock.json), with the machine's Node.js and npm
+# (Debian's when the machine has none). Installed again only when the lock file changed.
+if ! command -v npm >/dev/null 2>&1; then
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
+k8s_dir="$(cd "$(dirname "$0")/.." && pwd)/tests/formats/k8s"
+if ! cmp -s "$k8s_dir/package-lock.json" "$k8s_dir/node_modules/.vgpu-installed-lock.json"; then
+  npm ci --prefix "$k8s_dir" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$k8s_dir/package-lock.json" "$k8s_dir/node_modules/.vgpu-installed-lock.json"
+  echo "bootstrap.sh: Kubernetes' OpenAPI validators installed in $k8s_dir/node_modules"
+fi

@@ -1,5 +1,6 @@
-// Kubernetes DRA ResourceSlices: every slice against the hand-written schema
-// (schemas/resource-slice-v1.schema.json), the API's rules between objects, and the counter
+// Kubernetes DRA ResourceSlices: every slice against Kubernetes' OpenAPI schema
+// (k8s/validate.mjs) and the stricter hand-written one (schemas/resource-slice-v1.schema.json),
+// the API's rules between objects, and the counter
 // model itself: a scheduler that allocates devices by their counters (and compatibility
 // groups) never picks a set of vGPUs the GPU cannot hold, and, where no slot runs were merged,
 // can pick every set the GPU can hold.
@@ -206,6 +207,7 @@ json export_and_validate(const vgpu::formats::Inventory& inv, ExportOptions o) {
   const std::string text = exported(inv, Format::dra, o);
   const auto file = dir.write("slices.json", text);
   vgpu::test::require_schema_valid("resource-slice-v1.schema.json", {yaml, file}, true);
+  require_k8s_openapi_valid({file});
   return json::parse(text);
 }
 

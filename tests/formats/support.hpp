@@ -143,6 +143,21 @@ inline void require_placement_api_valid(const std::vector<fs::path>& files) {
   REQUIRE(r.code == 0);
 }
 
+// Kubernetes' own OpenAPI schema for resource.k8s.io/v1 (k8s/validate.mjs), on JSON files of
+// ResourceSlices.
+inline void require_k8s_openapi_valid(const std::vector<fs::path>& files) {
+  INFO(
+      "Node.js was not found when this build was configured: run scripts/bootstrap.sh, then "
+      "configure again");
+  REQUIRE(std::string(VGPU_NODE) != "");
+  std::string command = std::string(VGPU_NODE) + " " + VGPU_FORMATS_TEST_DIR + "/k8s/validate.mjs";
+  for (const auto& f : files)
+    command += " " + f.string();
+  auto r = shell(command);
+  INFO(command << ":\n" << r.out);
+  REQUIRE(r.code == 0);
+}
+
 }  // namespace vgpu::test
 
 // The names the format tests use (`using namespace formats_test;` in each test file).
@@ -154,6 +169,7 @@ using vgpu::test::documents;
 using vgpu::test::exported;
 using vgpu::test::inventory_of;
 using vgpu::test::open_manager;
+using vgpu::test::require_k8s_openapi_valid;
 using vgpu::test::require_placement_api_valid;
 using vgpu::test::ScratchDir;
 using Format = vgpu::formats::Format;
