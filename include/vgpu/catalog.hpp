@@ -276,6 +276,14 @@ class TypeCatalog {
                                      " (`vgpuctl types --all` lists every type)");
   }
 
+  /// find_type() for callers that skip or keep names the catalog does not know: no error is
+  /// built, so no near names are looked for, which walks the whole catalog (a sysfs scan of a
+  /// newer driver's types would pay that per unknown type).
+  [[nodiscard]] std::optional<TypeRef> try_find_type(std::string_view name) const {
+    if (auto i = lookup(type_index_, loose_type_index_, name)) return ref(*i);
+    return std::nullopt;
+  }
+
   /// The type with driver id @p id (only ids the catalog knows; see VgpuTypeId).
   [[nodiscard]] Result<TypeRef> find_type(VgpuTypeId id) const {
     for (std::size_t m = 0; m < models_.size(); ++m) {

@@ -24,15 +24,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   std::string text = "ID    : vGPU Name\n";
+  bool error_checked = false;
   for (const KernelType& t : *types) {
     FUZZ_CHECK(t.id != 0, "type id 0 parsed");
     FUZZ_CHECK(!t.name.empty() && t.name == sysfs::trim(t.name), "untrimmed name: " + t.name);
     FUZZ_CHECK(t.name.find('\n') == std::string::npos, "a name across lines");
-    // learn(): the catalog's canonical name, when it knows the type.
-    if (auto ref = builtin_catalog().find_type(t.name)) {
+    // learn(): the catalog's canonical name, when it knows the type. The error find_type()
+    // would give (with near names, a walk of the whole catalog) is checked for the first
+    // unknown name only: that walk was half of this target's time.
+    if (auto ref = builtin_catalog().try_find_type(t.name)) {
       FUZZ_CHECK(!ref->type->name.empty(), "a catalog type without a name");
-    } else {
-      FUZZ_CHECK_ERROR(ref.error());
+    } else if (!error_checked) {
+      error_checked = true;
+      auto e = builtin_catalog().find_type(t.name);
+      FUZZ_CHECK(!e, "find_type() knows a name try_find_type() does not: " + t.name);
+      FUZZ_CHECK_ERROR(e.error());
     }
     char line[32];
     std::snprintf(line, sizeof line, "%-5u : ", t.id);

@@ -112,6 +112,15 @@ TEST_CASE("Type look-ups accept the spellings users and drivers use", "[catalog]
   REQUIRE_FALSE(missing);
   CHECK(missing.error().code() == Errc::not_found);
   CHECK_THAT(missing.error().message(), Catch::Contains("A16-2Q") && Catch::Contains("A16-4Q"));
+  // try_find_type(): the same look-up, without the error.
+  for (const char* name : {"a16-2q", "GRID A16-2Q", "NVIDIA RTX6000-Ada-4Q"}) {
+    INFO(name);
+    auto t = c.try_find_type(name);
+    REQUIRE(t);
+    CHECK(t->type == c.find_type(name)->type);
+  }
+  CHECK_FALSE(c.try_find_type("A16-3Q"));
+  CHECK_FALSE(c.try_find_type(""));
 }
 
 TEST_CASE("Look-ups by driver id, model, PCI device id and requirement", "[catalog]") {

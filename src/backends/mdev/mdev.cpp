@@ -295,7 +295,7 @@ class MdevBackend final : public Backend {
         t.available = *n;
       }
       t.name = sysfs::trim(sysfs::read_or_empty(t.dir / "name"));
-      if (auto ref = options_.catalog->find_type(t.name.empty() ? id : t.name)) {
+      if (auto ref = options_.catalog->try_find_type(t.name.empty() ? id : t.name)) {
         t.canonical = ref->type->name;
         ++votes[ref->model];
       } else {

@@ -277,7 +277,7 @@ Result<std::vector<KernelType>> NvidiaVfioBackend::creatable_on(const PciAddress
 void NvidiaVfioBackend::learn(const std::vector<KernelType>& types) {
   bool changed = false;
   for (const auto& t : types) {
-    auto ref = options_.catalog->find_type(t.name);
+    auto ref = options_.catalog->try_find_type(t.name);
     const std::string canonical = ref ? ref->type->name : t.name;
     auto [it, inserted] = type_names_.emplace(t.id, canonical);
     if (!inserted && it->second != canonical) {
@@ -298,7 +298,7 @@ std::optional<std::string> NvidiaVfioBackend::type_name_for(std::uint32_t id) co
 std::optional<std::uint32_t> NvidiaVfioBackend::type_id_for(const std::string& canonical) const {
   for (const auto& [id, name] : type_names_)
     if (name == canonical) return id;
-  if (auto ref = options_.catalog->find_type(canonical); ref && ref->type->id.value != 0)
+  if (auto ref = options_.catalog->try_find_type(canonical); ref && ref->type->id.value != 0)
     return ref->type->id.value;
   return std::nullopt;
 }
@@ -336,7 +336,7 @@ GpuMode NvidiaVfioBackend::mode_of(const PhysicalFunction& pf,
 Result<std::shared_ptr<const GpuModel>> NvidiaVfioBackend::model_of(const PhysicalFunction& pf) {
   const auto& catalog = *options_.catalog;
   auto by_name = [&](const std::string& name) -> std::shared_ptr<const GpuModel> {
-    auto ref = catalog.find_type(name);
+    auto ref = catalog.try_find_type(name);
     return ref ? ref->model : nullptr;
   };
   for (const auto& vf : pf.vfs) {
@@ -470,7 +470,7 @@ Result<std::vector<std::string>> NvidiaVfioBackend::creatable_types(const PciAdd
     auto types = creatable_on(vf);
     if (!types) return types.error();
     for (const auto& t : *types) {
-      auto ref = options_.catalog->find_type(t.name);
+      auto ref = options_.catalog->try_find_type(t.name);
       std::string name = ref ? ref->type->name : t.name;
       if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(std::move(name));
     }
@@ -575,7 +575,7 @@ Result<VgpuInstance> NvidiaVfioBackend::create(const CreateRequest& request) {
 
   std::optional<std::uint32_t> id;
   for (const auto& t : listed) {
-    auto ref = options_.catalog->find_type(t.name);
+    auto ref = options_.catalog->try_find_type(t.name);
     if ((ref ? ref->type->name : t.name) == type->name) id = t.id;
   }
   if (!id) id = type_id_for(type->name);
