@@ -114,17 +114,23 @@ inline void require_libvirt_valid(const fs::path& file, const std::string& schem
   REQUIRE(r.code == 0);
 }
 
-// tests/formats/validate.py with the hand-written schema @p schema (tests/formats/schemas);
-// with @p same, the files must also hold the same documents (a YAML stream and a JSON List).
-inline void require_schema_valid(const std::string& schema, const std::vector<fs::path>& files,
-                                 bool same = false) {
-  std::string command = std::string(VGPU_PYTHON3) + " " + VGPU_FORMATS_TEST_DIR + "/validate.py " +
-                        (same ? "--same " : "") + VGPU_FORMATS_TEST_DIR + "/schemas/" + schema;
+// Runs a consumer's checker, @p command followed by @p files, and requires it to pass; its
+// output goes into the failure message.
+inline void require_checker_passes(std::string command, const std::vector<fs::path>& files) {
   for (const auto& f : files)
     command += " " + f.string();
   auto r = shell(command);
   INFO(command << ":\n" << r.out);
   REQUIRE(r.code == 0);
+}
+
+// tests/formats/validate.py with the hand-written schema @p schema (tests/formats/schemas);
+// with @p same, the files must also hold the same documents (a YAML stream and a JSON List).
+inline void require_schema_valid(const std::string& schema, const std::vector<fs::path>& files,
+                                 bool same = false) {
+  require_checker_passes(std::string(VGPU_PYTHON3) + " " + VGPU_FORMATS_TEST_DIR + "/validate.py " +
+                             (same ? "--same " : "") + VGPU_FORMATS_TEST_DIR + "/schemas/" + schema,
+                         files);
 }
 
 // OpenStack Placement's own request schemas, applied to the requests Nova makes for each
@@ -134,13 +140,9 @@ inline void require_placement_api_valid(const std::vector<fs::path>& files) {
       "OpenStack Placement's schemas were not found when this build was configured: run "
       "scripts/bootstrap.sh, then configure again");
   REQUIRE(std::string(VGPU_PLACEMENT_SCHEMAS) != "");
-  std::string command = std::string(VGPU_PYTHON3) + " " + VGPU_FORMATS_TEST_DIR +
-                        "/placement_api.py " + VGPU_PLACEMENT_SCHEMAS;
-  for (const auto& f : files)
-    command += " " + f.string();
-  auto r = shell(command);
-  INFO(command << ":\n" << r.out);
-  REQUIRE(r.code == 0);
+  require_checker_passes(std::string(VGPU_PYTHON3) + " " + VGPU_FORMATS_TEST_DIR +
+                             "/placement_api.py " + VGPU_PLACEMENT_SCHEMAS,
+                         files);
 }
 
 // Kubernetes' own OpenAPI schema for resource.k8s.io/v1 (k8s/validate.mjs), on JSON files of
@@ -150,12 +152,8 @@ inline void require_k8s_openapi_valid(const std::vector<fs::path>& files) {
       "Node.js was not found when this build was configured: run scripts/bootstrap.sh, then "
       "configure again");
   REQUIRE(std::string(VGPU_NODE) != "");
-  std::string command = std::string(VGPU_NODE) + " " + VGPU_FORMATS_TEST_DIR + "/k8s/validate.mjs";
-  for (const auto& f : files)
-    command += " " + f.string();
-  auto r = shell(command);
-  INFO(command << ":\n" << r.out);
-  REQUIRE(r.code == 0);
+  require_checker_passes(std::string(VGPU_NODE) + " " + VGPU_FORMATS_TEST_DIR + "/k8s/validate.mjs",
+                         files);
 }
 
 }  // namespace vgpu::test
