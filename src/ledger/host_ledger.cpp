@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <boost/container/flat_map.hpp>
 #include <cerrno>
@@ -350,6 +351,25 @@ struct HostLedger::Impl {
     return std::string();
   }
 
+  // Empty, or why the file's bytes past the record area the header claims (@p size: the
+  // file's size) are not free slots. A growing ledger extends the file (zero-filled) before it
+  // raises the capacity, and writes a slot only after both, so data there means the capacity
+  // was damaged. Opening anyway hid those records until a commit grew the area over them, and
+  // then handles disagreed on the records (a fuzzing finding).
+  std::string check_tail(std::size_t size) {
+    std::array<std::uint8_t, 4096> buffer{};
+    for (std::size_t at = file_size_for(header().capacity); at < size;) {
+      const ssize_t n = ::pread(fd.get(), buffer.data(), std::min(buffer.size(), size - at),
+                                static_cast<off_t>(at));
+      if (n <= 0) return "the bytes past its record area cannot be read";
+      if (!all_zero(buffer.data(), static_cast<std::size_t>(n)))
+        return "record slots past the capacity the header claims (" +
+               std::to_string(header().capacity) + ") hold data";
+      at += static_cast<std::size_t>(n);
+    }
+    return {};
+  }
+
   // Rebuilds this handle's index from every slot; empty, or what is corrupt.
   std::string rebuild_index(bool verify_gpus) {
     index.clear();
@@ -467,6 +487,7 @@ struct HostLedger::Impl {
           report.replayed_journal = true;
         }
       }
+      if (corrupt.empty()) corrupt = check_tail(*size);
       if (corrupt.empty() && header().capacity * record_size + records_offset != mapped) {
         if (auto ok = map(file_size_for(header().capacity)); !ok) return ok;
       }
@@ -843,6 +864,8 @@ Result<void> HostLedger::check() {
   auto header = L.validate_header(*size);
   if (!header) return header.error();
   if (!header->empty()) return fail(Errc::io_error, L.name() + ": " + *header);
+  if (auto bad = L.check_tail(*size); !bad.empty())
+    return fail(Errc::io_error, L.name() + ": " + bad);
   if (auto bad = L.rebuild_index(true); !bad.empty())
     return fail(Errc::io_error, L.name() + ": " + bad);
   return {};

@@ -427,6 +427,51 @@ TEST_CASE("A retired ledger back at its path is moved aside again", "[ledger][fo
   CHECK(l.check());
 }
 
+TEST_CASE("Records past the capacity the header claims make the ledger corrupted",
+          "[ledger][format]") {
+  // The capacity is not covered by the header's checksum (commits change it). Lowered by
+  // damage, it hid the records past it until a commit grew the area over them again, and two
+  // handles then disagreed on the records (a fuzzing finding). Now the file is moved aside.
+  TempDir dir;
+  const auto path = dir / "ledger";
+  {
+    auto l = open_at(path);
+    REQUIRE(put_all(l, numbered(1, ledger::initial_capacity + 4)));  // grown to twice the first
+  }
+  poke<std::uint64_t>(path, offsetof(ledger::Header, capacity), ledger::initial_capacity - 1);
+  auto l = open_at(path);
+  const auto& report = l.open_report();
+  INFO(report.corruption);
+  CHECK(report.corruption.find("record slots past the capacity the header claims (255) hold "
+                               "data") != std::string::npos);
+  CHECK(report.created);
+  CHECK(std::filesystem::exists(report.kept_aside));
+  CHECK(l.records().value().empty());
+  CHECK(l.check());
+}
+
+TEST_CASE("A file grown past its capacity with free slots opens as it is", "[ledger][format]") {
+  // What a process killed between growing the file and raising the capacity leaves behind.
+  TempDir dir;
+  const auto path = dir / "ledger";
+  {
+    auto l = open_at(path);
+    REQUIRE(put_all(l, numbered(1, 3)));
+  }
+  std::filesystem::resize_file(path, ledger::file_size_for(2 * ledger::initial_capacity));
+  auto l = open_at(path);
+  CHECK(l.open_report().corruption.empty());
+  CHECK_FALSE(l.open_report().created);
+  CHECK(l.records().value().size() == 3);
+  CHECK(l.check());
+  REQUIRE(put_all(l, numbered(2, ledger::initial_capacity)));  // grows over the free slots
+  CHECK(l.records().value().size() == 3 + ledger::initial_capacity);
+  CHECK(l.check());
+  auto again = open_at(path);
+  CHECK(again.open_report().corruption.empty());
+  CHECK(again.records().value().size() == 3 + ledger::initial_capacity);
+}
+
 TEST_CASE("A truncated ledger is moved aside, and an empty file becomes a ledger",
           "[ledger][format]") {
   for (const std::size_t size :
