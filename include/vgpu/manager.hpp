@@ -115,6 +115,14 @@ struct TypeAvailability {
   std::vector<std::uint32_t> placements;  ///< Start slots free for it now.
 };
 
+/// A GPU and how much of it is in use: one entry of Manager::usage().
+struct GpuUsage {
+  GpuIndex index = 0;          ///< Its engine index (its position in Manager::gpus()).
+  PhysicalGpu gpu;             ///< The GPU.
+  Bytes used_framebuffer;      ///< Framebuffer its vGPUs hold.
+  std::size_t vgpu_count = 0;  ///< vGPUs on it (reserved, active or releasing).
+};
+
 /// What reconcile() found and did.
 struct ReconcileReport {
   /// One repair.
@@ -197,6 +205,9 @@ class VGPU_API Manager {
   Result<BatchPlan> plan(const std::vector<Request>& requests, const BatchOptions& options = {});
   /// Where @p request would go and why every GPU would or would not take it.
   Result<Explanation> explain(const Request& request);
+  /// Every GPU with what is in use on it, in step with the ledger, in gpus() order. Copies
+  /// only these figures: use it instead of snapshot() to show or poll a host's use.
+  Result<std::vector<GpuUsage>> usage();
   /// A copy of the placement engine in step with the ledger, for what-if planning
   /// (defragmentation, capacity). Changing it changes nothing on the host.
   Result<PlacementEngine> snapshot();

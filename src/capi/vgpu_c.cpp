@@ -732,23 +732,19 @@ int vgpu_manager_gpus(vgpu_gpu_info_t* out, size_t* count, vgpu_manager_t* manag
   return entry([&]() -> int {
     auto h = lookup(manager);
     VGPU_REQUIRE(count != nullptr, "count is NULL: pass the address of the array's capacity");
-    auto engine = unwrap(h->manager->snapshot());
-    std::vector<vgpu::GpuIndex> gpus(engine.gpu_count());
-    for (vgpu::GpuIndex g = 0; g < gpus.size(); ++g)
-      gpus[g] = g;
-    return write_list(out, count, gpus, [&](vgpu::GpuIndex g) {
-      const auto& occ = engine.gpu(g);
-      const auto& gpu = occ.gpu();
+    const auto gpus = unwrap(h->manager->usage());
+    return write_list(out, count, gpus, [&](const vgpu::GpuUsage& u) {
+      const auto& gpu = u.gpu;
       vgpu_gpu_info_t info{};
-      info.index = g;
+      info.index = u.index;
       put(info.pci_address, gpu.address.to_string(), "PCI address");
       put(info.model, gpu.model->name, "GPU model name");
       info.mode = static_cast<std::uint32_t>(gpu.mode);
       info.numa_node = gpu.numa_node ? static_cast<std::int32_t>(*gpu.numa_node) : -1;
       put(info.pci_root, gpu.pci_root, "PCI root");
       info.framebuffer_bytes = gpu.model->framebuffer.count();
-      info.used_framebuffer_bytes = occ.used_framebuffer().count();
-      info.vgpu_count = static_cast<std::uint32_t>(occ.occupants().size());
+      info.used_framebuffer_bytes = u.used_framebuffer.count();
+      info.vgpu_count = static_cast<std::uint32_t>(u.vgpu_count);
       return info;
     });
   });

@@ -287,6 +287,72 @@ TEST_CASE("A Manager opened without reconciling still sees what the ledger holds
   CHECK(more.error().code() == Errc::no_capacity);
 }
 
+TEST_CASE("usage() follows what other processes create and destroy", "[manager]") {
+  TempDir dir;
+  const auto host = make_host(dir);
+  const auto ledger = dir / "ledger";
+  auto a = open_manager(options_for(host, ledger));
+  auto b = open_manager(options_for(host, ledger));
+  const auto check_against_snapshot = [&] {
+    const auto usage = b->usage().value();
+    const auto engine = b->snapshot().value();
+    REQUIRE(usage.size() == b->gpus().size());
+    REQUIRE(usage.size() == engine.gpu_count());
+    for (GpuIndex g = 0; g < usage.size(); ++g) {
+      INFO("GPU " << g);
+      CHECK(usage[g].index == g);
+      CHECK(usage[g].gpu.address == b->gpus()[g].address);
+      CHECK(usage[g].used_framebuffer == engine.gpu(g).used_framebuffer());
+      CHECK(usage[g].vgpu_count == engine.gpu(g).occupants().size());
+    }
+    return usage;
+  };
+  for (const auto& u : check_against_snapshot())
+    CHECK(u.vgpu_count == 0);
+
+  Request rq = Request::of(type("A16-4Q"), 3);
+  rq.constraints.allowed = {a->gpu_index(gpu42).value()};
+  rq.constraints.distinct_gpus = false;  // all three on 0000:42
+  const auto created = a->create(rq);
+  INFO((created ? std::string() : created.error().message()));
+  REQUIRE(created);
+  const auto& made = *created;
+  auto usage = check_against_snapshot();  // b reads what a wrote, through the ledger
+  const GpuIndex on42 = b->gpu_index(gpu42).value();
+  CHECK(usage[on42].vgpu_count == 3);
+  CHECK(usage[on42].used_framebuffer == Bytes::gib(12));
+  REQUIRE(a->destroy(made.front().uuid));
+  usage = check_against_snapshot();
+  CHECK(usage[on42].vgpu_count == 2);
+  CHECK(usage[on42].used_framebuffer == Bytes::gib(8));
+}
+
+TEST_CASE("A manager's extra catalog stays its own; the others share the built-in one",
+          "[manager]") {
+  TempDir dir;
+  const auto host = make_host(dir);
+  write_file(dir / "x1.json",
+             R"({"schema": "vgpu-catalog/1", "gpus": [{"name": "Example X1",
+    "framebuffer_mib": 8192, "types": [{"name": "X1-8Q", "series": "Q",
+    "framebuffer_mib": 8192, "max_heads": 1, "max_resolution": "1920x1080",
+    "max_instances": 1}]}]})");
+  auto plain = open_manager(options_for(host, dir / "ledger"));
+  CHECK(&plain->catalog() == &builtin_catalog());  // shared, not copied per manager
+  auto o = options_for(host, dir / "ledger");
+  o.catalogs = {dir / "x1.json"};
+  auto extended = open_manager(std::move(o));
+  CHECK(&extended->catalog() != &builtin_catalog());
+  CHECK(extended->catalog().find_type("X1-8Q"));
+  CHECK_FALSE(plain->catalog().find_type("X1-8Q"));
+  CHECK_FALSE(builtin_catalog().find_type("X1-8Q"));
+  // The built-in catalog outlives the managers that shared it.
+  plain.reset();
+  auto again = open_manager(options_for(host, dir / "ledger"));
+  CHECK_FALSE(again->catalog().find_type("X1-8Q"));
+  CHECK(again->catalog().find_type("A16-4Q"));
+  CHECK(again->create(Request::of(type("A16-4Q"), 1)));
+}
+
 TEST_CASE("apply is idempotent, rolls back a failure and prunes on request", "[manager]") {
   TempDir dir;
   const auto host = make_host(dir);
