@@ -36,6 +36,7 @@ std::vector<std::string> churn(Manager& m, unsigned seed, int ops) {
     }
     if (op % 10 == 0) {
       (void)m.instances();
+      (void)m.usage();
       (void)m.creatable(*PciAddress::parse("0000:41:00.0"));
     }
   }
@@ -75,8 +76,13 @@ TEST_CASE("Threads sharing one Manager and Managers sharing one ledger agree",
   const auto wrong = ledger_vs_backend(records, *backend);
   INFO(join(wrong));
   CHECK(wrong.empty());
-  for (auto& m : managers)
+  for (auto& m : managers) {
     CHECK(m->snapshot().value().vgpu_count() == records.size());
+    std::size_t counted = 0;
+    for (const auto& u : m->usage().value())
+      counted += u.vgpu_count;
+    CHECK(counted == records.size());
+  }
 }
 
 TEST_CASE("Two ledger handles in one process exclude each other", "[ledger][threads]") {
