@@ -327,7 +327,7 @@ TEST_CASE("usage() follows what other processes create and destroy", "[manager]"
   CHECK(usage[on42].used_framebuffer == Bytes::gib(8));
 }
 
-TEST_CASE("A manager's extra catalog stays its own; the others share the built-in one",
+TEST_CASE("A manager's extra catalog stays its own, and the others share the built-in one",
           "[manager]") {
   TempDir dir;
   const auto host = make_host(dir);
